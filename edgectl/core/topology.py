@@ -51,6 +51,11 @@ class ConnectorSpec:
     dc: bool
     fallback_a: int  # degraded setpoint (static leaf) or 0 (dynamic leaf)
     socket: str
+    # For each grid phase the wiring loads: (phase, constraint indexes zone*3+phase up the path)
+    phase_constraints: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    constraints: tuple[int, ...] = ()  # every constraint it loads, flattened
+    pairs_at_max: tuple[tuple[int, int], ...] = ()  # (k, max_a) for the filler, precomputed
+    dynamic_path: tuple[int, ...] = ()  # dynamic zones on its path (they need its measured current)
 
     def load(self, amps: float) -> Phases:
         u = self.used
@@ -71,6 +76,7 @@ class Topology:
     zone_depth: tuple[int, ...]
     connectors: tuple[ConnectorSpec, ...]  # in site order
     station_dc: Mapping[str, bool]
+    vip_cards: frozenset[str]  # upper-cased id tags of authorized VIP cards
 
     def zone_index(self, zone_id: str) -> int:
         return self.zone_ids.index(zone_id)
@@ -134,9 +140,14 @@ def compile_site(site: Site, models: Mapping[str, StationModel]) -> Topology:
         else:
             s = min(scale[zi] for zi in path)
             fallback = 0 if s == 0.0 else min(max_a, math.floor(min_a * s + 1e-9))
-        specs.append(ConnectorSpec(key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, fallback, sock))
+        pcs = tuple((p, tuple(zi * 3 + p for zi in path)) for p in range(3) if used[p])
+        flat = tuple(k for _p, ks in pcs for k in ks)
+        specs.append(
+            ConnectorSpec(key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, fallback, sock, pcs, flat)
+        )
 
-    return Topology(site, zone_ids, parent, depth, tuple(specs), station_dc)
+    vip_cards = frozenset(c.id_tag.upper() for c in site.cards if c.vip and c.authorized)
+    return Topology(site, zone_ids, parent, depth, tuple(specs), station_dc, vip_cards)
 
 
 def _zones_parents_first(site: Site) -> tuple[str, ...]:

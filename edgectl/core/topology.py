@@ -52,10 +52,10 @@ class ConnectorSpec:
     fallback_a: int  # degraded setpoint (static leaf) or 0 (dynamic leaf)
     socket: str
     # For each grid phase the wiring loads: (phase, constraint indexes zone*3+phase up the path)
-    phase_constraints: tuple[tuple[int, tuple[int, ...]], ...] = ()
-    constraints: tuple[int, ...] = ()  # every constraint it loads, flattened
-    pairs_at_max: tuple[tuple[int, int], ...] = ()  # (k, max_a) for the filler, precomputed
-    dynamic_path: tuple[int, ...] = ()  # dynamic zones on its path (they need its measured current)
+    phase_constraints: tuple[tuple[int, tuple[int, ...]], ...]
+    constraints: tuple[int, ...]  # every constraint it loads, flattened
+    pairs_at_max: tuple[tuple[int, int], ...]  # (k, max_a) for the filler, precomputed
+    dynamic_path: tuple[int, ...]  # dynamic zones on its path (they need its measured current)
 
     def load(self, amps: float) -> Phases:
         u = self.used
@@ -142,8 +142,12 @@ def compile_site(site: Site, models: Mapping[str, StationModel]) -> Topology:
             fallback = 0 if s == 0.0 else min(max_a, math.floor(min_a * s + 1e-9))
         pcs = tuple((p, tuple(zi * 3 + p for zi in path)) for p in range(3) if used[p])
         flat = tuple(k for _p, ks in pcs for k in ks)
+        dyn = tuple(zi for zi in path if zones[zone_ids[zi]].mode is ZoneMode.DYNAMIC)
         specs.append(
-            ConnectorSpec(key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, fallback, sock, pcs, flat)
+            ConnectorSpec(
+                key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, fallback, sock, pcs, flat,
+                tuple((k, max_a) for k in flat), dyn,
+            )
         )
 
     vip_cards = frozenset(c.id_tag.upper() for c in site.cards if c.vip and c.authorized)

@@ -1,0 +1,50 @@
+"""The store: one SQLite database (WAL), numbered migrations, typed repositories.
+
+Every write is committed (and on disk, `synchronous=FULL`) before the call
+returns, so a caller may acknowledge to a station right after it.
+"""
+
+from edgectl.adapters.store.cards import KEEP, CardFilter, CardPatch, CardRepository, Keep, StoredCard
+from edgectl.adapters.store.errors import AlreadyExistsError, NotFoundError, SchemaTooNewError, StoreError
+from edgectl.adapters.store.events import Event, EventQuery, EventRepository, EventType
+from edgectl.adapters.store.sessions import ChargeType, MeterSample, Session, SessionRepository, Started, Stopped
+from edgectl.adapters.store.site import SiteRepository
+from edgectl.adapters.store.station_events import StationEvent, StationEventQuery, StationEventRepository
+from edgectl.adapters.store.stations_registry import DetectedStation, StationRegistry
+from edgectl.adapters.store.store import DEFAULT_MAX_EVENTS, Store, open_store
+from edgectl.adapters.store.users import Role, User, UserRepository
+
+__all__ = [
+    "DEFAULT_MAX_EVENTS",
+    "KEEP",
+    "AlreadyExistsError",
+    "CardFilter",
+    "CardPatch",
+    "CardRepository",
+    "ChargeType",
+    "DetectedStation",
+    "Event",
+    "EventQuery",
+    "EventRepository",
+    "EventType",
+    "Keep",
+    "MeterSample",
+    "NotFoundError",
+    "Role",
+    "SchemaTooNewError",
+    "Session",
+    "SessionRepository",
+    "SiteRepository",
+    "Started",
+    "StationEvent",
+    "StationEventQuery",
+    "StationEventRepository",
+    "StationRegistry",
+    "Stopped",
+    "Store",
+    "StoreError",
+    "StoredCard",
+    "User",
+    "UserRepository",
+    "open_store",
+]

@@ -1,0 +1,162 @@
+"""Writes planned charging profiles to the stations, safely.
+
+Rules:
+- decreases first: every decrease of the cycle goes out at once (concurrently,
+  one call in flight per station), and only when they are all answered do the
+  increases go out — and not in a zone where a decrease failed, because the
+  current it was to free is not free;
+- one call in flight per station (the OCPP adapter serialises; here each
+  station's commands of a phase are sent in order by one task);
+- a failed call (timeout, not connected, CALLERROR, Rejected) is retried on a
+  later cycle, after a back-off that doubles up to MAX_BACKOFF_S: never a
+  tight loop. A station in back-off keeps what it has: its live lease runs
+  out by itself and its fallback applies;
+- what a station acknowledged is remembered per connection epoch: after a
+  reconnection it is forgotten, so the fallback is written again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import structlog
+
+from edgectl.clock import Clock
+from edgectl.core.enforcement import Applied, ProfileCommand, ProfileKind
+from edgectl.core.topology import ConnectorKey, Topology
+from edgectl.ports import CallRejectedError, CallTimeoutError, StationCalls, StationNotConnectedError
+
+log = structlog.get_logger("edgectl.control.apply")
+
+FIRST_BACKOFF_S = 2.0
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    sent: int
+    accepted: int
+    failed: int
+    held: int  # increases held back because a decrease in their zone failed
+    rejected: tuple[tuple[str, int, str], ...]  # (station, connector, status or error)
+
+
+class ProfileApplier:
+    def __init__(
+        self,
+        calls: StationCalls,
+        clock: Clock,
+        epoch: Callable[[str], int],
+        timeout_s: float,
+        on_rejected: Callable[[str, int, str], None] | None = None,
+    ) -> None:
+        self._calls = calls
+        self._clock = clock
+        self._epoch = epoch
+        self._timeout_s = timeout_s
+        self._on_rejected = on_rejected
+        self._applied: dict[ConnectorKey, tuple[int, Applied]] = {}
+        self._backoff: dict[str, tuple[datetime, float]] = {}  # station -> (retry after, current back-off)
+
+    def applied(self) -> Mapping[ConnectorKey, Applied]:
+        """What each connector's station acknowledged in its current connection."""
+        return {key: a for key, (ep, a) in self._applied.items() if ep == self._epoch(key[0])}
+
+    def in_backoff(self, station_id: str) -> bool:
+        until = self._backoff.get(station_id)
+        return until is not None and self._clock.now() < until[0]
+
+    async def apply(self, topology: Topology, commands: list[ProfileCommand]) -> ApplyReport:
+        commands = [c for c in commands if not self.in_backoff(c.station)]
+        decreases = [c for c in commands if c.decrease]
+        increases = [c for c in commands if not c.decrease]
+        results_down = await self._send_all(decreases)
+        failed_zones: set[int] = set()
+        zone_path = {spec.key: spec.path for spec in topology.connectors}
+        for cmd, ok in results_down:
+            if not ok:
+                failed_zones.update(zone_path.get((cmd.station, cmd.connector), ()))
+        allowed = [c for c in increases if not failed_zones.intersection(zone_path.get((c.station, c.connector), ()))]
+        held = len(increases) - len(allowed)
+        results_up = await self._send_all(allowed)
+        results = results_down + results_up
+        accepted = sum(1 for _c, ok in results if ok)
+        rejected = tuple((c.station, c.connector, "failed") for c, ok in results if not ok)
+        if held:
+            log.warning("profiles.held", held=held, failed_zones=len(failed_zones))
+        return ApplyReport(len(results), accepted, len(results) - accepted, held, rejected)
+
+    async def _send_all(self, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
+        by_station: dict[str, list[ProfileCommand]] = {}
+        for c in commands:
+            by_station.setdefault(c.station, []).append(c)
+        if not by_station:
+            return []
+        outcomes = await asyncio.gather(*(self._send_station(sid, cmds) for sid, cmds in by_station.items()))
+        return [pair for station_results in outcomes for pair in station_results]
+
+    async def _send_station(self, station_id: str, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
+        out: list[tuple[ProfileCommand, bool]] = []
+        for i, cmd in enumerate(commands):
+            ok = await self._send(cmd)
+            out.append((cmd, ok))
+            if not ok and self.in_backoff(station_id):
+                # The station is not answering: do not queue more behind a timeout.
+                out.extend((c, False) for c in commands[i + 1 :])
+                break
+        return out
+
+    async def _send(self, cmd: ProfileCommand) -> bool:
+        key = (cmd.station, cmd.connector)
+        epoch = self._epoch(cmd.station)
+        try:
+            if cmd.kind is ProfileKind.CLEAR_LIVE:
+                answer = await self._calls.call(
+                    cmd.station, "ClearChargingProfile", {"id": cmd.profile_id}, self._timeout_s
+                )
+                status = str(answer.get("status", ""))
+                ok = status in ("Accepted", "Unknown")  # Unknown: it had already lapsed
+            else:
+                answer = await self._calls.call(
+                    cmd.station,
+                    "SetChargingProfile",
+                    {"connectorId": cmd.connector, "csChargingProfiles": cmd.as_ocpp()},
+                    self._timeout_s,
+                )
+                status = str(answer.get("status", ""))
+                ok = status == "Accepted"
+        except (CallTimeoutError, StationNotConnectedError, CallRejectedError) as exc:
+            status = type(exc).__name__ if not isinstance(exc, CallRejectedError) else exc.code
+            ok = False
+        if not ok:
+            self._fail(cmd, status)
+            return False
+        self._backoff.pop(cmd.station, None)
+        previous_epoch, previous = self._applied.get(key, (epoch, Applied()))
+        if previous_epoch != epoch:
+            previous = Applied()
+        if cmd.kind is ProfileKind.FALLBACK:
+            updated = replace(previous, fallback_a=cmd.limit_a)
+        elif cmd.kind is ProfileKind.LIVE:
+            updated = replace(
+                previous, live_a=cmd.limit_a, live_valid_to=cmd.valid_to, live_transaction_id=cmd.transaction_id
+            )
+        else:
+            updated = replace(previous, live_a=None, live_valid_to=None, live_transaction_id=None)
+        self._applied[key] = (epoch, updated)
+        return True
+
+    def _fail(self, cmd: ProfileCommand, status: str) -> None:
+        now = self._clock.now()
+        _until, backoff = self._backoff.get(cmd.station, (now, FIRST_BACKOFF_S / 2))
+        backoff = min(MAX_BACKOFF_S, backoff * 2)
+        self._backoff[cmd.station] = (now + timedelta(seconds=backoff), backoff)
+        log.warning(
+            "profile.failed", station_id=cmd.station, connector_id=cmd.connector, kind=cmd.kind.value,
+            limit_a=cmd.limit_a, status=status, retry_in_s=backoff,
+        )
+        if status in ("Rejected", "NotSupported") and self._on_rejected is not None:
+            self._on_rejected(cmd.station, cmd.connector, status)

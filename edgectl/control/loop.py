@@ -1,0 +1,113 @@
+"""The control loop: trigger → snapshot → decide (pure core) → apply → publish.
+
+Rules (DESIGN "The control cycle"):
+- a cycle runs when an observation wakes it, and at least every `cycle_s`;
+  everything that arrives while a cycle runs is coalesced into one more cycle;
+- the decision is the same pure engine `edgectl plan` runs;
+- applying never blocks on one dead station for long (timeouts, back-off, see
+  apply.py); publishing is fire-and-forget callbacks;
+- each completed cycle notifies liveness (the systemd watchdog);
+- one structured `control.cycle` event per cycle at debug level, and info-level
+  events only when a setpoint changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from edgectl.clock import Clock
+from edgectl.core.engine import allocate
+from edgectl.core.enforcement import plan_profiles
+from edgectl.core.result import Allocation
+from edgectl.core.state import AllocatorParams, AllocatorState
+from edgectl.core.topology import Topology
+from edgectl.control.apply import ApplyReport, ProfileApplier
+from edgectl.control.observations import SiteObservations
+from edgectl.ports import StationCalls
+
+log = structlog.get_logger("edgectl.control")
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    allocation: Allocation
+    report: ApplyReport
+    duration_s: float
+
+
+class ControlLoop:
+    def __init__(
+        self,
+        topology: Callable[[], Topology],
+        observations: SiteObservations,
+        calls: StationCalls,
+        clock: Clock,
+        *,
+        cycle_s: float = 2.0,
+        lease_s: int = 120,
+        call_timeout_s: float = 10.0,
+        params: AllocatorParams | None = None,
+        on_rejected: Callable[[str, int, str], None] | None = None,
+    ) -> None:
+        self._topology = topology
+        self._obs = observations
+        self._calls = calls
+        self._clock = clock
+        self._cycle_s = cycle_s
+        self._lease_s = lease_s
+        self._params = params or AllocatorParams()
+        self._state = AllocatorState()
+        self.applier = ProfileApplier(calls, clock, observations.epoch, call_timeout_s, on_rejected)
+        self.last: CycleResult | None = None
+        self.cycles = 0
+        self._subscribers: list[Callable[[CycleResult], None]] = []
+        self._liveness: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[CycleResult], None]) -> None:
+        self._subscribers.append(callback)
+
+    def on_cycle_done(self, callback: Callable[[], None]) -> None:
+        self._liveness.append(callback)
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._obs.wake.wait(), timeout=self._cycle_s)
+            await self.cycle()
+
+    async def cycle(self) -> CycleResult:
+        self._obs.wake.clear()
+        started = self._clock.monotonic()
+        topology = self._topology()
+        now = self._clock.now()
+        snapshot = self._obs.snapshot(now)
+        previous = self._state.setpoints
+        allocation, self._state = allocate(topology, snapshot, self._state, self._params)
+        connected = self._obs.online() & self._calls.connected()
+        commands = plan_profiles(
+            topology, allocation, self.applier.applied(), self._obs.transactions(), connected, now, self._lease_s
+        )
+        report = await self.applier.apply(topology, commands)
+        result = CycleResult(allocation, report, self._clock.monotonic() - started)
+        self.last = result
+        self.cycles += 1
+        changed = {k: v for k, v in self._state.setpoints.items() if previous.get(k) != v}
+        if changed:
+            log.info(
+                "control.setpoints", changed=len(changed),
+                setpoints={f"{s}/{c}": v for (s, c), v in sorted(changed.items())[:20]},
+            )
+        log.debug(
+            "control.cycle", connectors=len(allocation.connectors), sent=report.sent, failed=report.failed,
+            held=report.held, duration_ms=round(result.duration_s * 1000, 2),
+        )
+        for callback in self._subscribers:
+            callback(result)
+        for ping in self._liveness:
+            ping()
+        return result

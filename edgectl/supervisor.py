@@ -1,0 +1,184 @@
+"""The composition root: builds the daemon and runs it until told to stop.
+
+Rules:
+- Start-up is ordered and shutdown is its reverse: every resource (the store
+  now; servers, buses and clients later) is entered into one
+  `AsyncExitStack`, so whatever was started is closed, in reverse order, on
+  any exit path.
+- Every long-running activity is a named *service* (`name` + `async run()`)
+  owned by ONE `asyncio.TaskGroup`: no stray `create_task`. A service that
+  fails takes the daemon down (exit 1) and systemd restarts it — better than
+  running half a controller.
+- systemd is told READY=1 once every service has been started, STOPPING=1 as
+  soon as a stop is requested, and WATCHDOG=1 by the watchdog service only
+  while every liveness check passes.
+
+Later issues extend `build_services` (OCPP server, control loop, meters,
+web); each new resource goes into the exit stack there, in start-up order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from edgectl.adapters.store import Event, EventType, Store, open_store
+from edgectl.clock import Clock, SystemClock
+from edgectl.core.site import Site
+from edgectl.sdnotify import Notifier
+from edgectl.settings import DaemonConfig
+
+log = structlog.get_logger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Service(Protocol):
+    """Something the daemon runs until shutdown; cancelled to stop."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def run(self) -> None: ...
+
+
+LivenessCheck = Callable[[], bool]
+
+
+class WatchdogService:
+    """Pings the systemd watchdog at half of WatchdogSec=.
+
+    A ping proves the event loop turns; liveness checks (e.g. "the control
+    loop completed a cycle recently", added later) make it prove the daemon
+    does its job. While any check fails no ping is sent, and systemd
+    restarts the daemon when WatchdogSec= runs out.
+    """
+
+    name = "watchdog"
+
+    def __init__(self, notifier: Notifier, clock: Clock, checks: Sequence[LivenessCheck] = ()) -> None:
+        self._notifier = notifier
+        self._clock = clock
+        self._checks = list(checks)
+        self._healthy = True
+
+    def add_check(self, check: LivenessCheck) -> None:
+        self._checks.append(check)
+
+    async def run(self) -> None:
+        interval_s = self._notifier.watchdog_interval_s
+        if interval_s is None:
+            log.info("watchdog.disabled")
+            await asyncio.Future()  # nothing to do, but stay a service until shutdown
+        log.info("watchdog.enabled", interval_s=interval_s)
+        while True:
+            healthy = all(check() for check in self._checks)
+            if healthy != self._healthy:
+                log.warning("watchdog.unhealthy") if not healthy else log.info("watchdog.healthy")
+                self._healthy = healthy
+            if healthy:
+                self._notifier.watchdog()
+            assert interval_s is not None
+            await self._clock.sleep(interval_s)
+
+
+@dataclass
+class Supervisor:
+    notifier: Notifier
+    services: list[Service] = field(default_factory=list)
+
+    def add(self, service: Service) -> None:
+        if any(s.name == service.name for s in self.services):
+            raise ValueError(f"two services named {service.name!r}")
+        self.services.append(service)
+
+    async def run(self, stop: asyncio.Event, ready_status: str = "running") -> None:
+        """Run every service until `stop` is set (returns) or one fails (raises)."""
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_run_service(s), name=s.name) for s in self.services]
+            self.notifier.ready(ready_status)
+            log.info("daemon.ready", services=[s.name for s in self.services])
+            await stop.wait()
+            self.notifier.stopping("stopping")
+            log.info("daemon.stopping")
+            for task in tasks:
+                task.cancel()
+
+
+async def _run_service(service: Service) -> None:
+    log.info("service.started", service=service.name)
+    try:
+        await service.run()
+    except asyncio.CancelledError:
+        log.info("service.stopped", service=service.name)
+        raise
+    except Exception:
+        log.exception("service.failed", service=service.name)
+        raise
+    log.info("service.finished", service=service.name)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What services are built from (typed, instead of a string-keyed app dict)."""
+
+    config: DaemonConfig
+    clock: Clock
+    notifier: Notifier
+    store: Store
+    site: Site
+
+
+def build_services(runtime: Runtime, stack: AsyncExitStack) -> list[Service]:
+    """The daemon's services in start-up order. `stack` takes their resources."""
+    del stack  # no service owns a resource yet
+    return [WatchdogService(runtime.notifier, runtime.clock)]
+
+
+async def run_daemon(
+    config: DaemonConfig,
+    *,
+    clock: Clock | None = None,
+    notifier: Notifier | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or `stop`); the process exit code."""
+    clock = clock or SystemClock()
+    notifier = notifier or Notifier()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def request_stop(signum: int) -> None:
+        if not stop.is_set():
+            log.info("daemon.signal", signal=signal.Signals(signum).name)
+            notifier.stopping("stopping")
+        stop.set()
+
+    async with AsyncExitStack() as stack:
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, request_stop, signum)
+            stack.callback(loop.remove_signal_handler, signum)
+        notifier.status("starting")
+        log.info("daemon.starting", config=str(config.source), data_dir=str(config.data_dir))
+        store = await stack.enter_async_context(open_store(config.db_path, clock, max_events=config.log.max_events))
+        site = await store.site.load()
+        if site is None:
+            log.info("site.none")
+            site = Site()
+        else:
+            log.info("site.loaded", zones=len(site.zones), stations=len(site.stations), meters=len(site.meters))
+        runtime = Runtime(config=config, clock=clock, notifier=notifier, store=store, site=site)
+        supervisor = Supervisor(notifier)
+        for service in build_services(runtime, stack):
+            supervisor.add(service)
+        await store.events.append(Event(EventType.SYSTEM, "daemon started", source="box"))
+        await supervisor.run(stop, ready_status=f"running: {len(site.stations)} stations, {len(site.zones)} zones")
+        await store.events.append(Event(EventType.SYSTEM, "daemon stopped", source="box"))
+    log.info("daemon.stopped")
+    return 0

@@ -1,0 +1,134 @@
+"""The control loop with the real engine and planner, stations faked at the port."""
+
+from __future__ import annotations
+
+from edgectl.control.loop import ControlLoop
+from edgectl.control.observations import SiteObservations
+from edgectl.core.phases import Phases
+from edgectl.core.snapshot import MeterReading
+from edgectl.core.topology import compile_site
+from edgectl.stationmodels import catalogue
+
+from .conftest import T0, dynamic_site, two_zone_site
+
+
+def make_loop(site, clock, stations):
+    obs = SiteObservations(clock.now)
+    topo = compile_site(site, catalogue())
+    loop = ControlLoop(lambda: topo, obs, stations, clock, lease_s=120, call_timeout_s=1.0)
+    return loop, obs
+
+
+def connect(obs, stations, sid):
+    stations.online.add(sid)
+    obs.station_connected(sid)
+
+
+async def test_connect_writes_fallback_then_live_once(clock, stations):
+    loop, obs = make_loop(two_zone_site(), clock, stations)
+    connect(obs, stations, "A1")
+    obs.connector_status("A1", 1, "Charging")
+    obs.transaction_started("A1", 1, 11, "TAG", T0, 0)
+    await loop.cycle()
+    actions = [(s, a, p["csChargingProfiles"]["chargingProfilePurpose"]) for s, a, p in stations.calls]
+    assert ("A1", "SetChargingProfile", "TxDefaultProfile") in actions
+    assert ("A1", "SetChargingProfile", "TxProfile") in actions
+    n = len(stations.calls)
+    clock.advance(5)
+    await loop.cycle()
+    assert len(stations.calls) == n, "nothing changed: nothing re-sent"
+    # Reconnection voids what the station acknowledged: fallback again.
+    obs.station_disconnected("A1")
+    connect(obs, stations, "A1")
+    await loop.cycle()
+    assert any(p["csChargingProfiles"]["chargingProfilePurpose"] == "TxDefaultProfile" for _s, _a, p in stations.calls[n:])
+
+
+async def test_failed_decrease_holds_increase_in_same_zone(clock, stations):
+    loop, obs = make_loop(two_zone_site(), clock, stations)
+    for sid in ("A1", "A2"):
+        connect(obs, stations, sid)
+    obs.connector_status("A1", 1, "Charging")
+    obs.transaction_started("A1", 1, 1, "TAG", T0, 0)
+    await loop.cycle()  # A1 alone: 32 A
+    assert loop.last is not None and loop.last.allocation.setpoints()[("A1", 1)] == 32
+    stations.answer["A1"] = "timeout"
+    obs.connector_status("A2", 1, "Charging")
+    obs.transaction_started("A2", 1, 2, "TAG2", T0, 0)
+    before = len(stations.calls)
+    result = await loop.cycle()
+    assert result.report.held >= 1
+    a2_live = [
+        p for s, a, p in stations.calls[before:]
+        if s == "A2" and p.get("csChargingProfiles", {}).get("chargingProfilePurpose") == "TxProfile"
+    ]
+    assert a2_live == [], "A2 must not rise while A1's decrease did not get through"
+    # A1 is in back-off: the next cycle does not hammer it.
+    calls_to_a1 = sum(1 for s, *_ in stations.calls if s == "A1")
+    await loop.cycle()
+    assert sum(1 for s, *_ in stations.calls if s == "A1") == calls_to_a1
+    # Back-off over and A1 answering again: decrease then increase.
+    stations.answer.pop("A1")
+    clock.advance(5)
+    await loop.cycle()
+    assert loop.applier.applied()[("A2", 1)].live_a == loop.last.allocation.setpoints()[("A2", 1)]
+
+
+async def test_one_call_in_flight_per_station(clock, stations):
+    loop, obs = make_loop(two_zone_site(), clock, stations)
+    connect(obs, stations, "A1")
+    obs.connector_status("A1", 1, "Charging")
+    obs.transaction_started("A1", 1, 1, "TAG", T0, 0)
+    await loop.cycle()
+    assert stations.max_in_flight == 1
+
+
+async def test_meter_loss_degrades_and_recovers(clock, stations):
+    loop, obs = make_loop(dynamic_site(), clock, stations)
+    connect(obs, stations, "S1")
+    obs.connector_status("S1", 1, "Charging")
+    obs.transaction_started("S1", 1, 1, "TAG", T0, 0)
+    obs.meter_reading("m", MeterReading(Phases(20, 20, 20), clock.now()))
+    await loop.cycle()
+    assert loop.last.allocation.setpoints()[("S1", 1)] == 20
+    obs.meter_failed("m", "timeout")
+    await loop.cycle()
+    assert loop.last.allocation.setpoints()[("S1", 1)] == 12  # degraded_current
+    assert loop.last.allocation.zones[0].degraded
+    # A stale sample counts as lost too.
+    obs.meter_reading("m", MeterReading(Phases(10, 10, 10), clock.now()))
+    clock.advance(30)
+    await loop.cycle()
+    assert loop.last.allocation.zones[0].degraded
+    obs.meter_reading("m", MeterReading(Phases(10, 10, 10), clock.now()))
+    await loop.cycle()
+    assert loop.last.allocation.setpoints()[("S1", 1)] == 30
+
+
+async def test_offline_station_reserved_and_session_kept(clock, stations):
+    loop, obs = make_loop(two_zone_site(), clock, stations)
+    connect(obs, stations, "A1")
+    obs.connector_status("A1", 1, "Charging")
+    obs.transaction_started("A1", 1, 5, "TAG", T0, 0)
+    await loop.cycle()
+    obs.station_disconnected("A1")
+    stations.online.discard("A1")
+    await loop.cycle()
+    a1 = next(c for c in loop.last.allocation.connectors if c.station == "A1")
+    assert a1.state.value == "offline" and a1.setpoint_a == a1.fallback_a
+    assert obs.transactions()[("A1", 1)] == 5
+
+
+async def test_effective_charge_duration_counts_only_drawing_time(clock, stations):
+    _loop, obs = make_loop(two_zone_site(), clock, stations)
+    connect(obs, stations, "A1")
+    obs.transaction_started("A1", 1, 5, "TAG", T0, 0)
+    obs.connector_status("A1", 1, "Charging")
+    obs.meter_values("A1", 1, 5, 0, Phases(10, 10, 10))
+    clock.advance(60)
+    obs.connector_status("A1", 1, "SuspendedEV")
+    clock.advance(100)
+    obs.connector_status("A1", 1, "Charging")
+    clock.advance(40)
+    snap = obs.snapshot(clock.now())
+    assert snap.stations["A1"].connectors[1].charging_s == 100

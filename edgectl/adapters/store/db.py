@@ -97,6 +97,12 @@ class Database:
             finally:
                 await self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection with no transaction open (VACUUM, checkpoints)."""
+        async with self._lock:
+            yield self.conn
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         async with self.read() as conn, conn.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())

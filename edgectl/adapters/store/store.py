@@ -47,13 +47,9 @@ class Store:
 
         SQLite refuses to overwrite an existing `target`.
         """
-        async with self._db.read() as conn:
-            # VACUUM cannot run inside a transaction: leave the read one first.
-            await conn.execute("COMMIT")
-            try:
-                await conn.execute("VACUUM INTO ?", (str(target),))
-            finally:
-                await conn.execute("BEGIN DEFERRED")
+        # VACUUM INTO reads one snapshot; it cannot run inside a transaction.
+        async with self._db.exclusive() as conn:
+            await conn.execute("VACUUM INTO ?", (str(target),))
         log.info("store.backed_up", target=str(target))
 
 

@@ -57,8 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.config is None:
         args.config = default_config_path()
+    from edgectl.logs import logs_to_stderr
+
     try:
-        return int(args._module.main(args))
+        # stdout carries data (site export, plan, cdr export): logs go to stderr.
+        with logs_to_stderr():
+            return int(args._module.main(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

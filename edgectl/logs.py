@@ -8,8 +8,10 @@ journal; stdout stays free for commands that print data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 import structlog
@@ -64,3 +66,26 @@ def configure_logging(config: LogConfig, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     # aiosqlite logs every statement at DEBUG: useless even when we debug.
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
+
+
+@contextlib.contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """Send structlog events to stderr while a CLI command runs.
+
+    structlog prints to stdout by default, which would corrupt data a command
+    prints there. Applied only when nobody configured structlog (the daemon
+    does, from its [log] section) and undone afterwards, so in-process callers
+    such as tests keep their own configuration.
+    """
+    if structlog.is_configured():
+        yield
+        return
+
+    def to_stderr(*_args: Any) -> Any:
+        return structlog.PrintLogger(sys.stderr)  # resolved late: sys.stderr may be swapped
+
+    structlog.configure(logger_factory=to_stderr)
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()

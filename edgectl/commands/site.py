@@ -16,13 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import structlog
 
 from edgectl.core.site import Site
 from edgectl.settings import ConfigError, DaemonConfig, load_config
@@ -107,39 +102,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def logs_to_stderr() -> Iterator[None]:
-    """Send the store's structlog events to stderr while a command runs.
-
-    structlog prints to stdout by default, which would corrupt `export`'s
-    TOML. Only when nobody configured structlog (the daemon does), and undone
-    afterwards so that in-process callers (tests) keep their defaults.
-    """
-    if structlog.is_configured():
-        yield
-        return
-
-    def to_stderr(*_args: Any) -> Any:
-        return structlog.PrintLogger(sys.stderr)  # resolved late: sys.stderr may be swapped
-
-    structlog.configure(logger_factory=to_stderr)
-    try:
-        yield
-    finally:
-        structlog.reset_defaults()
-
-
 async def _replace(config: DaemonConfig, site: Site) -> None:
     from edgectl.adapters.store import open_store
 
-    with logs_to_stderr():
-        async with open_store(config.db_path) as store:
-            await store.site.replace(site)
+    async with open_store(config.db_path) as store:
+        await store.site.replace(site)
 
 
 async def _load(config: DaemonConfig) -> Site | None:
     from edgectl.adapters.store import open_store
 
-    with logs_to_stderr():
-        async with open_store(config.db_path) as store:
-            return await store.site.load()
+    async with open_store(config.db_path) as store:
+        return await store.site.load()

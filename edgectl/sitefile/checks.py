@@ -132,7 +132,9 @@ def _check_zone_meters(draft: Draft, zones: dict[str, Zone], issues: Issues) -> 
         if z.meter not in meter_ids:
             issues.add(e.label, "meter", f'meter "{z.meter}" does not exist')
         elif z.meter in meters and meters[z.meter].reporting:
-            issues.add(e.label, "meter", f'meter "{z.meter}" is a reporting meter (reporting = true): it measures no zone')
+            issues.add(
+                e.label, "meter", f'meter "{z.meter}" is a reporting meter (reporting = true): it measures no zone'
+            )
         elif z.meter in measured_by:
             issues.add(
                 e.label,

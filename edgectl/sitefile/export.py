@@ -185,12 +185,14 @@ def _literal(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_literal(v)}" for k, v in value.items()) + " }"
     if isinstance(value, datetime):
-        offset = value.utcoffset()
+        moment: datetime = value
+        offset = moment.utcoffset()
         if offset is None:
-            value = value.replace(tzinfo=UTC)  # the model's datetimes are aware; never guess the host's zone
+            moment = moment.replace(tzinfo=UTC)  # the model's datetimes are aware; never guess the host's zone
         elif offset.total_seconds() % 60:
             # TOML offsets have minute resolution; the instant is what matters.
-            value = value.astimezone(UTC)
-        return value.isoformat()
+            moment = moment.astimezone(UTC)
+        return moment.isoformat()
     # Scalars (strings with their escapes, ints, bools, dates) as tomli_w writes them.
-    return tomli_w.dumps({"v": value})[len("v = ") : -1]
+    text: str = tomli_w.dumps({"v": value})
+    return text[len("v = ") : -1]

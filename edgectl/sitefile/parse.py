@@ -15,6 +15,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,30 +50,32 @@ from edgectl.sitefile.reader import Table, type_name
 
 T = TypeVar("T")
 
+# fmt: off
 TOP_KEYS = ("site", "zones", "meters", "stations", "cards", "tou", "digital_inputs")
 SITE_KEYS = (
     "name", "timezone", "min_current", "shedding_priority", "rotation_minutes",
     "consumption_optimisation", "auto_register", "remote_energy",
-)  # fmt: skip
+)
 REMOTE_KEYS = ("enabled", "login", "min_update_period_s", "heartbeat_s", "time_sync")
 ZONE_KEYS = ("id", "name", "parent", "max_current", "mode", "meter", "degraded_current", "auth_mode", "tou")
 METER_KEYS = (
     "id", "name", "model", "transport", "host", "port", "unit_id",
     "serial_port", "baudrate", "parity", "stopbits", "reporting",
-)  # fmt: skip
+)
 METER_MODELS = ("pm5320", "iem3x5x", "powertag", "nsx", "nsx_legacy", "mtz")
 TCP_ONLY = ("host", "port")
 RTU_ONLY = ("serial_port", "baudrate", "parity", "stopbits")
 STATION_KEYS = (
     "id", "name", "model", "zone", "vip", "auth_mode", "auth_disconnected", "serial", "password", "connectors",
-)  # fmt: skip
+)
 CONNECTOR_KEYS = ("id", "wiring", "max_current", "socket")
 CARD_KEYS = (
     "id_tag", "vip", "authorized", "comment", "zones", "registered", "last_seen", "valid_from", "valid_to",
-)  # fmt: skip
+)
 TOU_KEYS = ("enabled", "periods")
 PERIOD_KEYS = ("name", "percent", "days", "slots", "enabled", "zones")
 DI_KEYS = ("channel", "name", "enabled", "percent")
+# fmt: on
 
 NAME_MAX_CHARS = 50  # display names and card comments (SPEC §1)
 ID_TAG_MAX_CHARS = 20  # OCPP 1.6 IdToken is CiString20Type
@@ -118,8 +121,7 @@ def read_draft(doc: dict[str, Any], issues: Issues, models: Mapping[str, Station
     draft.zones = [read_zone(r, issues, label("zones", i, r, "id")) for i, r in enumerate(top.table_list("zones"))]
     draft.meters = [read_meter(r, issues, label("meters", i, r, "id")) for i, r in enumerate(top.table_list("meters"))]
     draft.stations = [
-        read_station(r, issues, label("stations", i, r, "id"), models)
-        for i, r in enumerate(top.table_list("stations"))
+        read_station(r, issues, label("stations", i, r, "id"), models) for i, r in enumerate(top.table_list("stations"))
     ]
     draft.cards = [
         read_card(r, issues, label("cards", i, r, "id_tag"), draft.local_zone)
@@ -145,10 +147,8 @@ def read_settings(raw: object, issues: Issues) -> tuple[SiteSettings | None, Zon
     d = SiteSettings()
     tz_name = t.string("timezone", d.timezone, non_empty=True)
     local_zone: ZoneInfo | None = None
-    try:
+    with contextlib.suppress(ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
         local_zone = ZoneInfo(tz_name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        pass
     if local_zone is None and tz_name.strip():
         t.fail("timezone", f'"{tz_name}" is not an IANA time zone (e.g. "Europe/Paris")')
     settings = dict(
@@ -206,7 +206,9 @@ def read_zone(raw: object, issues: Issues, where: str) -> Entry[Zone]:
     if zone.mode is ZoneMode.STATIC and t.has("degraded_current"):
         t.fail("degraded_current", "only a dynamic zone has a degraded current (a static zone always uses max_current)")
     if zone.degraded_current_a > zone.max_current_a > 0:
-        t.fail("degraded_current", f"{zone.degraded_current_a} A is above the zone's max_current {zone.max_current_a} A")
+        t.fail(
+            "degraded_current", f"{zone.degraded_current_a} A is above the zone's max_current {zone.max_current_a} A"
+        )
     return Entry(where, zid, zone if t.ok else None)
 
 

@@ -28,15 +28,29 @@ from edgectl.sitefile.reader import Table, type_name
 
 # OCPP 1.6 ChargePointStatus, in the order of the specification.
 OCPP_STATUSES = (
-    "Available", "Preparing", "Charging", "SuspendedEVSE", "SuspendedEV",
-    "Finishing", "Reserved", "Unavailable", "Faulted",
-)  # fmt: skip
+    "Available",
+    "Preparing",
+    "Charging",
+    "SuspendedEVSE",
+    "SuspendedEV",
+    "Finishing",
+    "Reserved",
+    "Unavailable",
+    "Faulted",
+)
 TOP_KEYS = ("time", "meters", "digital_inputs", "remote_setpoints", "stations")
 METER_KEYS = ("current", "power_w", "energy_wh", "sampled_at")
 STATION_KEYS = ("online", "connectors")
 CONNECTOR_KEYS = (
-    "status", "id_tag", "transaction_id", "started", "energy_wh", "charging_s", "current", "car_max_a",
-)  # fmt: skip
+    "status",
+    "id_tag",
+    "transaction_id",
+    "started",
+    "energy_wh",
+    "charging_s",
+    "current",
+    "car_max_a",
+)
 
 
 def load_state_file(path: Path, site: Site) -> Snapshot:

@@ -28,9 +28,16 @@ from typing import Protocol
 
 import structlog
 
+from edgectl import stationmodels
+from edgectl.adapters.modbus.poller import MeterPoller, create_pollers, run_pollers
+from edgectl.adapters.ocpp import OcppServer
 from edgectl.adapters.store import Event, EventType, Store, open_store
 from edgectl.clock import Clock, SystemClock
+from edgectl.control.loop import ControlLoop
+from edgectl.control.observations import SiteObservations
 from edgectl.core.site import Site
+from edgectl.core.state import AllocatorParams
+from edgectl.core.topology import Topology, compile_site
 from edgectl.sdnotify import Notifier
 from edgectl.settings import DaemonConfig
 
@@ -135,10 +142,78 @@ class Runtime:
     site: Site
 
 
-def build_services(runtime: Runtime, stack: AsyncExitStack) -> list[Service]:
+@dataclass
+class Components:
+    """The running daemon's parts, for the demo and tests to look at."""
+
+    runtime: Runtime
+    observations: SiteObservations
+    ocpp: OcppServer
+    loop: ControlLoop
+    pollers: list[MeterPoller]
+    topology: Topology
+
+
+class ControlService:
+    name = "control-loop"
+
+    def __init__(self, loop: ControlLoop) -> None:
+        self._loop = loop
+
+    async def run(self) -> None:
+        await self._loop.run()
+
+
+class MeterService:
+    name = "meters"
+
+    def __init__(self, pollers: list[MeterPoller]) -> None:
+        self._pollers = pollers
+
+    async def run(self) -> None:
+        if not self._pollers:
+            await asyncio.Future()  # no meters: nothing to poll, stay until shutdown
+        await run_pollers(self._pollers)
+
+
+async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[Service], Components]:
     """The daemon's services in start-up order. `stack` takes their resources."""
-    del stack  # no service owns a resource yet
-    return [WatchdogService(runtime.notifier, runtime.clock)]
+    config, clock, store, site = runtime.config, runtime.clock, runtime.store, runtime.site
+    observations = SiteObservations(clock.now)
+    topology = compile_site(site, stationmodels.catalogue())
+
+    # Sessions still open from before a restart continue when their station returns.
+    known = {s.id for s in site.stations}
+    for session in await store.sessions.open_sessions():
+        if session.station_id in known:
+            observations.restore_session(
+                session.station_id, session.connector_id, session.transaction_id, session.id_tag,
+                session.start_at, session.energy_wh,
+            )
+
+    ocpp = OcppServer(config.ocpp, store, observations, clock, lambda: site)
+    await ocpp.start()
+    stack.push_async_callback(ocpp.stop)
+
+    registry, pollers = create_pollers(
+        site.meters, clock, observations.meter_reading, period_s=config.control.meter_poll_s,
+        on_failure=observations.meter_failed,
+    )
+    stack.push_async_callback(registry.close)
+    stale_s = max((p.max_sample_age_s for p in pollers), default=AllocatorParams().meter_stale_s)
+
+    loop = ControlLoop(
+        lambda: topology, observations, ocpp, clock,
+        cycle_s=config.control.cycle_s, lease_s=config.control.lease_s,
+        call_timeout_s=config.ocpp.call_timeout_s, params=AllocatorParams(meter_stale_s=stale_s),
+    )
+    watchdog = WatchdogService(runtime.notifier, clock)
+    last_cycle = [clock.monotonic()]
+    loop.on_cycle_done(lambda: last_cycle.__setitem__(0, clock.monotonic()))
+    # Healthy only while the loop completes cycles: a stuck loop gets us restarted.
+    watchdog.add_check(lambda: clock.monotonic() - last_cycle[0] < max(30.0, 5 * config.control.cycle_s))
+    services: list[Service] = [watchdog, MeterService(pollers), ControlService(loop)]
+    return services, Components(runtime, observations, ocpp, loop, pollers, topology)
 
 
 async def run_daemon(
@@ -147,6 +222,8 @@ async def run_daemon(
     clock: Clock | None = None,
     notifier: Notifier | None = None,
     stop: asyncio.Event | None = None,
+    install_signals: bool = True,
+    on_started: Callable[[Components], None] | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`); the process exit code."""
     clock = clock or SystemClock()
@@ -161,7 +238,7 @@ async def run_daemon(
         stop.set()
 
     async with AsyncExitStack() as stack:
-        for signum in STOP_SIGNALS:
+        for signum in STOP_SIGNALS if install_signals else ():
             loop.add_signal_handler(signum, request_stop, signum)
             stack.callback(loop.remove_signal_handler, signum)
         notifier.status("starting")
@@ -175,8 +252,11 @@ async def run_daemon(
             log.info("site.loaded", zones=len(site.zones), stations=len(site.stations), meters=len(site.meters))
         runtime = Runtime(config=config, clock=clock, notifier=notifier, store=store, site=site)
         supervisor = Supervisor(notifier)
-        for service in build_services(runtime, stack):
+        services, components = await build_services(runtime, stack)
+        for service in services:
             supervisor.add(service)
+        if on_started is not None:
+            on_started(components)
         await store.events.append(Event(EventType.SYSTEM, "daemon started", source="box"))
         await supervisor.run(stop, ready_status=f"running: {len(site.stations)} stations, {len(site.zones)} zones")
         await store.events.append(Event(EventType.SYSTEM, "daemon stopped", source="box"))

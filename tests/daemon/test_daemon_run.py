@@ -18,6 +18,9 @@ from edgectl.adapters.store.db import load_migrations
 
 CONFIG = """\
 data_dir = "{data_dir}"
+[ocpp]
+host = "127.0.0.1"
+port = 0
 [log]
 level = "info"
 format = "json"

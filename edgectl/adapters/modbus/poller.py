@@ -34,6 +34,7 @@ from edgectl.core.snapshot import MeterReading
 log = structlog.get_logger("edgectl.modbus")
 
 Publish = Callable[[str, MeterReading], None]
+Failed = Callable[[str, str], None]  # (meter id, error) on every failed poll
 DEFAULT_PERIOD_S = 0.5
 
 
@@ -46,6 +47,7 @@ class MeterPoller:
         clock: Clock,
         publish: Publish,
         period_s: float = DEFAULT_PERIOD_S,
+        on_failure: Failed | None = None,
     ) -> None:
         if period_s <= 0:
             raise ValueError("period_s must be positive")
@@ -55,6 +57,7 @@ class MeterPoller:
         self.period_s = period_s
         self._clock = clock
         self._publish = publish
+        self._on_failure = on_failure
         self._blocks = plan_blocks(model)
         self._tracker = HealthTracker(meter.id)
         self._last_energy_wh: float | None = None
@@ -105,6 +108,10 @@ class MeterPoller:
     def _failed(self, error: str) -> None:
         if self._tracker.failure(self._clock.now(), error) == LOST:
             log.warning(LOST, meter_id=self.meter.id, error=error)
+        if self._on_failure is not None:
+            # Tell the consumer at once: a failing meter must degrade its zone
+            # within one timeout, not only once the last sample has aged out.
+            self._on_failure(self.meter.id, error)
 
     async def run(self) -> None:
         """Poll at the period until cancelled; a slow poll delays the next, it never stacks."""
@@ -122,11 +129,13 @@ def create_pollers(
     custom_models: Mapping[str, MeterModel] | None = None,
     bus_settings: BusSettings | None = None,
     period_s: float = DEFAULT_PERIOD_S,
+    on_failure: Failed | None = None,
 ) -> tuple[BusRegistry, list[MeterPoller]]:
     """One poller per meter, meters on the same bus sharing one `ModbusBus`."""
     registry = BusRegistry(clock, bus_settings)
     pollers = [
-        MeterPoller(m, get_model(m.model, custom_models), registry.bus_for(m), clock, publish, period_s) for m in meters
+        MeterPoller(m, get_model(m.model, custom_models), registry.bus_for(m), clock, publish, period_s, on_failure)
+        for m in meters
     ]
     return registry, pollers
 

@@ -66,6 +66,8 @@ def configure_logging(config: LogConfig, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     # aiosqlite logs every statement at DEBUG: useless even when we debug.
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
+    # The ocpp library logs every frame at INFO: only worth it when debugging.
+    logging.getLogger("ocpp").setLevel(level if level <= logging.DEBUG else logging.WARNING)
 
 
 @contextlib.contextmanager

@@ -80,7 +80,9 @@ class StationCalls(Protocol):
         """Identities of the stations connected and accepted right now."""
         ...
 
-    async def call(self, station_id: str, action: str, payload: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], timeout_s: float | None = None
+    ) -> dict[str, Any]:
         """Send an OCPP 1.6 CALL (action as in the spec, e.g. "SetChargingProfile",
         payload in camelCase as on the wire) and return the CALLRESULT payload.
 

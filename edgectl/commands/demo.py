@@ -21,6 +21,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from edgectl.settings import (
     ConfigError,
@@ -113,7 +114,8 @@ async def _demo(site: object, config: DaemonConfig, args: argparse.Namespace) ->
     daemon = asyncio.create_task(
         run_daemon(config, stop=stop, install_signals=False, on_started=started.set_result), name="daemon"
     )
-    done, _ = await asyncio.wait([started, daemon], return_when=asyncio.FIRST_COMPLETED)
+    waiters: list[asyncio.Future[Any]] = [started, daemon]
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     if daemon in done:
         await sim.stop()
         return daemon.result()

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import structlog
 
 from edgectl.clock import Clock
-from edgectl.core.engine import allocate
+from edgectl.control.apply import ApplyReport, ProfileApplier
+from edgectl.control.observations import SiteObservations
 from edgectl.core.enforcement import plan_profiles
+from edgectl.core.engine import allocate
 from edgectl.core.result import Allocation
 from edgectl.core.state import AllocatorParams, AllocatorState
 from edgectl.core.topology import Topology
-from edgectl.control.apply import ApplyReport, ProfileApplier
-from edgectl.control.observations import SiteObservations
 from edgectl.ports import StationCalls
 
 log = structlog.get_logger("edgectl.control")
@@ -76,8 +76,11 @@ class ControlLoop:
 
     async def run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+            # cancellation that arrives as the event is set (shutdown would hang).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._obs.wake.wait(), timeout=self._cycle_s)
+                async with asyncio.timeout(self._cycle_s):
+                    await self._obs.wake.wait()
             await self.cycle()
 
     async def cycle(self) -> CycleResult:

@@ -8,10 +8,11 @@
 
 The order is fixed at each rotation (every `rotation_minutes`) and carried in
 `AllocatorState.ranking`, so a suspended car is not flapped in and out on
-every cycle, yet gets its turn at the next rotation. A connector missing from
-the stored order (a new arrival) is placed at once where its priority puts it
-among the others' current values: with energy priority a fresh car displaces
-the one that has taken the most.
+every cycle, yet gets its turn at the next rotation. A new arrival (a
+connector missing from the stored order) makes everyone be ranked again at
+once on their current values — so with energy priority the newcomer displaces
+the connector that has taken the most — without restarting the rotation
+period. Departures only remove their connector from the order.
 """
 
 from __future__ import annotations
@@ -54,19 +55,14 @@ def rank(
         or (now - state.ranked_at).total_seconds() >= rotation_s
         or not state.ranking
     )
-    if due:
+    known = set(state.ranking)
+    arrival = any(c.spec.key not in known for c in candidates)
+    ranked_at: datetime | None = now if due else state.ranked_at
+    if due or arrival:
         ordered = sorted(candidates, key=lambda c: _priority(c, priority))
-        ranked_at: datetime | None = now
     else:
-        ranked_at = state.ranked_at
         by_key = {c.spec.key: c for c in candidates}
         ordered = [by_key[k] for k in state.ranking if k in by_key]
-        known = set(state.ranking)
-        arrivals = sorted((c for c in candidates if c.spec.key not in known), key=lambda c: _priority(c, priority))
-        for new in arrivals:
-            key = _priority(new, priority)
-            at = next((i for i, c in enumerate(ordered) if _priority(c, priority) > key), len(ordered))
-            ordered.insert(at, new)
     # VIPs first, keeping the order among each group.
     final = [c for c in ordered if c.vip] + [c for c in ordered if not c.vip]
     return final, tuple(c.spec.key for c in ordered), ranked_at

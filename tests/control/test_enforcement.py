@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from edgectl.core.engine import allocate
 from edgectl.core.enforcement import (
     FALLBACK_STACK,
     LIVE_STACK,
@@ -12,6 +11,7 @@ from edgectl.core.enforcement import (
     ProfileKind,
     plan_profiles,
 )
+from edgectl.core.engine import allocate
 from edgectl.core.snapshot import ConnectorObservation, Snapshot, StationObservation
 from edgectl.core.topology import compile_site
 from edgectl.stationmodels import catalogue
@@ -69,7 +69,7 @@ def test_decreases_come_before_increases():
         ("A1", 1): Applied(16, 32, T0 + timedelta(seconds=100), 7),
         ("A2", 1): Applied(16, None, None, None),
     }
-    cmds, alloc = plan(obs, applied, {("A1", 1): 7, ("A2", 1): 8})
+    cmds, _alloc = plan(obs, applied, {("A1", 1): 7, ("A2", 1): 8})
     kinds = [(c.station, c.decrease) for c in cmds]
     assert kinds.index(("A1", True)) < kinds.index(("A2", False))
     assert all(c.decrease for c in cmds[: next(i for i, c in enumerate(cmds) if not c.decrease)])

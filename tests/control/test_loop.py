@@ -41,7 +41,8 @@ async def test_connect_writes_fallback_then_live_once(clock, stations):
     obs.station_disconnected("A1")
     connect(obs, stations, "A1")
     await loop.cycle()
-    assert any(p["csChargingProfiles"]["chargingProfilePurpose"] == "TxDefaultProfile" for _s, _a, p in stations.calls[n:])
+    purposes = [p["csChargingProfiles"]["chargingProfilePurpose"] for _s, _a, p in stations.calls[n:]]
+    assert "TxDefaultProfile" in purposes
 
 
 async def test_failed_decrease_holds_increase_in_same_zone(clock, stations):

@@ -131,7 +131,8 @@ class ModbusBus:
             self._client.close()
         self._client = self._make_client()
         try:
-            ok = await asyncio.wait_for(self._client.connect(), timeout=self.settings.timeout_s + 1.0)
+            async with asyncio.timeout(self.settings.timeout_s + 1.0):  # not wait_for: it can eat a cancel on 3.11
+                ok = await self._client.connect()
         except (TimeoutError, OSError, ModbusException) as exc:
             ok = False
             reason = f"{type(exc).__name__}: {exc}"
@@ -173,7 +174,8 @@ class ModbusBus:
         # Guard: pymodbus has its own timeout, but never let a stuck transport hold the bus lock.
         guard_s = s.timeout_s * (s.retries + 1) + 1.0
         try:
-            response = await asyncio.wait_for(call(block.address, count=block.count, device_id=unit_id), guard_s)
+            async with asyncio.timeout(guard_s):
+                response = await call(block.address, count=block.count, device_id=unit_id)
         except (TimeoutError, ModbusException, OSError) as exc:
             if not client.connected:
                 self._schedule_retry()

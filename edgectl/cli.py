@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("edgectl.commands.user", "manage web users"),
     "backup": ("edgectl.commands.backup", "write an encrypted backup"),
     "restore": ("edgectl.commands.restore", "restore an encrypted backup"),
+    "di": ("edgectl.commands.di", "drive the simulated digital inputs (test/demo)"),
 }
 
 

@@ -13,11 +13,14 @@ message handler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from edgectl.core.phases import Phases
-from edgectl.core.snapshot import MeterReading
+from edgectl.core.result import Allocation
+from edgectl.core.snapshot import MeterReading, Snapshot
 
 
 class StationNotConnectedError(Exception):
@@ -99,3 +102,60 @@ class MeterObserver(Protocol):
 
 class InputObserver(Protocol):
     def digital_input(self, channel: int, active: bool) -> None: ...
+
+
+# --- for the web/REST layer and the station-management service -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a remote command got: the station's answer, or why there is none."""
+
+    station_id: str
+    command: str
+    status: str  # the station's status ("Accepted", "Rejected", ...) or "Timeout" / "NotConnected" / "Error"
+    payload: dict[str, Any] = field(default_factory=dict)  # the full CALLRESULT payload, if any
+    error: str | None = None
+
+
+class CommandError(ValueError):
+    """A command that cannot be sent as asked (unknown command, bad parameters)."""
+
+
+class StationCommands(Protocol):
+    """Remote commands an operator (web, API, CLI) sends to a station.
+
+    `command` is one of: remote_start, remote_stop, force_stop, soft_reset,
+    hard_reset, unlock, set_available, set_unavailable, clear_cache,
+    get_configuration, change_configuration, trigger_message, reserve_now,
+    cancel_reservation, update_firmware, get_diagnostics, maintenance_report.
+    Every call is recorded in the event log with `actor` (who asked).
+    """
+
+    async def execute(self, station_id: str, command: str, params: dict[str, Any], actor: str) -> CommandResult: ...
+
+
+class LiveStatus(Protocol):
+    """The running controller as the web layer sees it (read side + remote setpoints)."""
+
+    def allocation(self) -> Allocation | None:
+        """The last cycle's allocation (None before the first cycle)."""
+        ...
+
+    def snapshot(self) -> Snapshot:
+        """What the controller observes right now."""
+        ...
+
+    def connected_stations(self) -> frozenset[str]: ...
+
+    def meter_health(self) -> dict[str, dict[str, Any]]:
+        """Per meter: state (connected / not_connected / connection_error), last_error, sample_age_s."""
+        ...
+
+    def subscribe(self, callback: Callable[[Allocation], None]) -> Callable[[], None]:
+        """Call `callback` after every cycle; returns the unsubscribe function."""
+        ...
+
+    def set_remote_setpoint(self, zone_id: str, amps: float | None) -> None:
+        """Cap a zone (remote energy management); None returns it to local control."""
+        ...

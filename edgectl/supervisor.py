@@ -24,11 +24,12 @@ import signal
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from edgectl import stationmodels
+from edgectl.adapters.gpio import build_gpio_services
 from edgectl.adapters.modbus.poller import MeterPoller, create_pollers, run_pollers
 from edgectl.adapters.ocpp import OcppServer
 from edgectl.adapters.store import Event, EventType, Store, open_store
@@ -140,6 +141,7 @@ class Runtime:
     notifier: Notifier
     store: Store
     site: Site
+    pin_factory: Any = None  # a gpiozero Factory the demo shares with its input simulator
 
 
 @dataclass
@@ -212,7 +214,19 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
     loop.on_cycle_done(lambda: last_cycle.__setitem__(0, clock.monotonic()))
     # Healthy only while the loop completes cycles: a stuck loop gets us restarted.
     watchdog.add_check(lambda: clock.monotonic() - last_cycle[0] < max(30.0, 5 * config.control.cycle_s))
-    services: list[Service] = [watchdog, MeterService(pollers), ControlService(loop)]
+
+    async def factory_reset_requested() -> None:
+        # The reset itself lands with the operations issue; the request is recorded.
+        log.warning("factory_reset.requested", source="gpio-bridge")
+        await store.events.append(Event(EventType.SECURITY, "factory reset requested (GPIO 7-8 bridge)", source="box"))
+
+    gpio = build_gpio_services(
+        config.gpio, observations, clock, factory_reset_requested, pin_factory=runtime.pin_factory
+    )
+    stack.callback(gpio.close)
+    services: list[Service] = [
+        watchdog, MeterService(pollers), gpio.inputs, gpio.reset_bridge, ControlService(loop),
+    ]
     return services, Components(runtime, observations, ocpp, loop, pollers, topology)
 
 
@@ -224,6 +238,7 @@ async def run_daemon(
     stop: asyncio.Event | None = None,
     install_signals: bool = True,
     on_started: Callable[[Components], None] | None = None,
+    pin_factory: Any = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`); the process exit code."""
     clock = clock or SystemClock()
@@ -250,7 +265,9 @@ async def run_daemon(
             site = Site()
         else:
             log.info("site.loaded", zones=len(site.zones), stations=len(site.stations), meters=len(site.meters))
-        runtime = Runtime(config=config, clock=clock, notifier=notifier, store=store, site=site)
+        runtime = Runtime(
+            config=config, clock=clock, notifier=notifier, store=store, site=site, pin_factory=pin_factory
+        )
         supervisor = Supervisor(notifier)
         services, components = await build_services(runtime, stack)
         for service in services:

@@ -47,6 +47,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--refresh", type=float, default=2.0, help="console summary period (s)")
     parser.add_argument("--log-level", default="warning", help="daemon log level on stderr (default: warning)")
+    parser.add_argument("--inputs-port", type=int, default=8766, help="digital-input control endpoint (127.0.0.1)")
+    parser.add_argument(
+        "--di-every", type=float, default=300.0, help="seconds between grid-operator signals on DI 1 (0: never)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -106,23 +110,38 @@ async def _demo(site: object, config: DaemonConfig, args: argparse.Namespace) ->
     sim = SimSite(site, url, seed=args.seed)
     await sim.start(stations=False)  # meters first, so the daemon's first polls answer
 
+    # The box's inputs are gpiozero mock pins the demo (and `edgectl di`) can drive.
+    from gpiozero.pins.mock import MockFactory
+
+    from simulators.inputs import InputsControl
+
+    pin_factory = MockFactory()
+    inputs = InputsControl(pin_factory, config.gpio.di_pins, config.gpio.reset_pins)
+    try:
+        inputs_url = await inputs.start(port=args.inputs_port)
+    except OSError:
+        inputs_url = await inputs.start(port=0)
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     started: asyncio.Future[Components] = loop.create_future()
     daemon = asyncio.create_task(
-        run_daemon(config, stop=stop, install_signals=False, on_started=started.set_result), name="daemon"
+        run_daemon(config, stop=stop, install_signals=False, on_started=started.set_result, pin_factory=pin_factory),
+        name="daemon",
     )
     waiters: list[asyncio.Future[Any]] = [started, daemon]
     done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     if daemon in done:
         await sim.stop()
+        await inputs.close()
         return daemon.result()
     components = started.result()
 
     print(f"edgectl demo: {len(site.stations)} simulated stations on {url}/<identity>", flush=True)
     print(f"edgectl demo: data in {config.data_dir}", flush=True)
+    print(f"edgectl demo: digital inputs: edgectl di set 1 on --control {inputs_url}", flush=True)
     print(
         f"edgectl demo: dashboard http://127.0.0.1:{config.web.http_port}/ — the web UI lands in a later "
         "release; until then the console below is the live view. Ctrl-C stops.",
@@ -142,6 +161,8 @@ async def _demo(site: object, config: DaemonConfig, args: argparse.Namespace) ->
                 group.create_task(sim.run_traffic(TrafficSettings(args.interarrival)), name="demo-traffic"),
                 group.create_task(_console(components, sim, args.refresh), name="demo-console"),
             ]
+            if args.di_every > 0:
+                tasks.append(group.create_task(_grid_signal(inputs, args.di_every), name="demo-di"))
             if args.duration is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), args.duration)
@@ -153,6 +174,7 @@ async def _demo(site: object, config: DaemonConfig, args: argparse.Namespace) ->
         stop.set()
         await sim.stop()
         code = await daemon
+        await inputs.close()
     last = components.loop.last
     if last is not None:
         print(render(components, sim, final=True), flush=True)
@@ -171,3 +193,12 @@ async def _console(components: object, sim: object, refresh_s: float) -> None:
             sys.stdout.write("\x1b[H\x1b[2J")
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
+
+
+async def _grid_signal(inputs: Any, every_s: float) -> None:
+    """The grid operator asks for a reduction now and then: DI 1 on for a minute."""
+    while True:
+        await asyncio.sleep(every_s)
+        inputs.set_input(1, True)
+        await asyncio.sleep(min(60.0, every_s / 2))
+        inputs.set_input(1, False)

@@ -29,18 +29,24 @@ from typing import Any, Protocol
 import structlog
 
 from edgectl import stationmodels
+from edgectl.adapters.files import FileEndpoints, FileServer
 from edgectl.adapters.gpio import build_gpio_services
 from edgectl.adapters.modbus.poller import MeterPoller, create_pollers, run_pollers
 from edgectl.adapters.ocpp import OcppServer
 from edgectl.adapters.store import Event, EventType, Store, open_store
+from edgectl.adapters.web import WebDeps, WebServer
 from edgectl.clock import Clock, SystemClock
 from edgectl.control.loop import ControlLoop
 from edgectl.control.observations import SiteObservations
+from edgectl.control.status import ControllerStatus
 from edgectl.core.site import Site
+from edgectl.core.snapshot import MeterReading
 from edgectl.core.state import AllocatorParams
 from edgectl.core.topology import Topology, compile_site
 from edgectl.sdnotify import Notifier
+from edgectl.services import AlarmMonitor, StationCommandService, StationObserverTee
 from edgectl.settings import DaemonConfig
+from edgectl.tls import ensure_certificate, server_context
 
 log = structlog.get_logger(__name__)
 
@@ -154,6 +160,11 @@ class Components:
     loop: ControlLoop
     pollers: list[MeterPoller]
     topology: Topology
+    status: ControllerStatus  # ports.LiveStatus for the web layer
+    alarms: AlarmMonitor | None = None
+    commands: StationCommandService | None = None  # ports.StationCommands for the web layer
+    files: FileServer | None = None
+    web: WebServer | None = None
 
 
 class ControlService:
@@ -193,13 +204,39 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
                 session.start_at, session.energy_wh,
             )
 
-    ocpp = OcppServer(config.ocpp, store, observations, clock, lambda: site)
+    # Security profile 2: the OCPP TLS listener uses the box's certificate (generated once).
+    ocpp_tls = None
+    if config.ocpp.tls_port is not None:
+        ocpp_tls = server_context(*ensure_certificate(config.data_dir, clock.now()), allow_tls10=config.web.tls10)
+    # Alarms hear stations, meters and the control loop. Loaded before the OCPP
+    # server starts, so an alarm from before a restart clears on reconnection.
+    alarms = AlarmMonitor(store, clock, lambda: site)
+    await alarms.load()
+    station_observer = StationObserverTee(observations, alarms)
+    ocpp = OcppServer(config.ocpp, store, station_observer, clock, lambda: site, ssl_context=ocpp_tls)
     await ocpp.start()
     stack.push_async_callback(ocpp.stop)
 
+    files = FileServer(
+        FileEndpoints(
+            config.data_dir / "firmware", config.data_dir / "diagnostics",
+            max_upload_bytes=config.files.max_upload_bytes,
+        ),
+        config.files.host or config.ocpp.host, config.files.port,
+    )
+    await files.start()
+    stack.push_async_callback(files.stop)
+
+    def meter_reading(meter_id: str, reading: MeterReading) -> None:
+        observations.meter_reading(meter_id, reading)
+        alarms.meter_reading(meter_id, reading)
+
+    def meter_failed(meter_id: str, error: str) -> None:
+        observations.meter_failed(meter_id, error)
+        alarms.meter_failed(meter_id, error)
+
     registry, pollers = create_pollers(
-        site.meters, clock, observations.meter_reading, period_s=config.control.meter_poll_s,
-        on_failure=observations.meter_failed,
+        site.meters, clock, meter_reading, period_s=config.control.meter_poll_s, on_failure=meter_failed,
     )
     stack.push_async_callback(registry.close)
     stale_s = max((p.max_sample_age_s for p in pollers), default=AllocatorParams().meter_stale_s)
@@ -208,6 +245,22 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
         lambda: topology, observations, ocpp, clock,
         cycle_s=config.control.cycle_s, lease_s=config.control.lease_s,
         call_timeout_s=config.ocpp.call_timeout_s, params=AllocatorParams(meter_stale_s=stale_s),
+        on_rejected=alarms.profile_rejected,
+    )
+    loop.subscribe(lambda result: alarms.cycle(result.allocation, observations.snapshot(clock.now())))
+
+    def file_base_url(station_id: str) -> str | None:
+        # The address the station used to reach the box reaches the file endpoints too.
+        if config.files.public_url:
+            return config.files.public_url.rstrip("/")
+        host = ocpp.local_address(station_id)
+        if host is None:
+            return None
+        return f"http://{f'[{host}]' if ':' in host else host}:{files.port}"
+
+    commands = StationCommandService(
+        ocpp, store, clock, lambda: site, firmware_dir=config.data_dir / "firmware", file_base_url=file_base_url,
+        on_force_stopped=observations.transaction_stopped, timeout_s=config.ocpp.call_timeout_s,
     )
     watchdog = WatchdogService(runtime.notifier, clock)
     last_cycle = [clock.monotonic()]
@@ -225,9 +278,45 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
     )
     stack.callback(gpio.close)
     services: list[Service] = [
-        watchdog, MeterService(pollers), gpio.inputs, gpio.reset_bridge, ControlService(loop),
+        watchdog, MeterService(pollers), gpio.inputs, gpio.reset_bridge, ControlService(loop), alarms,
     ]
-    return services, Components(runtime, observations, ocpp, loop, pollers, topology)
+    def meter_health() -> dict[str, dict[str, Any]]:
+        now = clock.now()
+        return {
+            p.meter.id: {
+                "state": p.health.state,
+                "last_error": p.health.last_error,
+                "sample_age_s": p.health.sample_age_s(now),
+            }
+            for p in pollers
+        }
+
+    status = ControllerStatus(loop, observations, clock, ocpp.connected, meter_health)
+
+    def site_changed(new_site: Site) -> None:
+        # The web layer changed the stored site: the OCPP server, the loop and the
+        # commands read `site` / `topology` through the closures above, so they use
+        # it from the next message / cycle. Meters stay as built at start (restart).
+        nonlocal site, topology
+        try:
+            topology = compile_site(new_site, stationmodels.catalogue())
+        except Exception:
+            log.exception("site.compile_failed")
+            return
+        site = new_site
+        log.info("site.changed", zones=len(site.zones), stations=len(site.stations))
+
+    web_server = WebServer(
+        WebDeps(store=store, clock=clock, live=status, commands=commands, config=config.web,
+                on_site_changed=site_changed),
+        config.data_dir,
+    )
+    await web_server.start()
+    stack.push_async_callback(web_server.stop)
+    return services, Components(
+        runtime, observations, ocpp, loop, pollers, topology, status, alarms=alarms, commands=commands, files=files,
+        web=web_server,
+    )
 
 
 async def run_daemon(

@@ -12,7 +12,11 @@ The steps of SPEC §2, in order:
    others, max-min fair;
 5. consumption optimisation: a connector that has drawn clearly less than
    its setpoint for a while is accounted at its draw plus a margin;
-6. output: whole amps, each with the reasons that bound it.
+6. output: whole amps, each with the reasons that bound it. A connector whose
+   station has drawn clearly more than its setpoint for longer than the EV
+   reaction window (`not_respecting`) keeps its fair share in the accounting,
+   but its setpoint is lowered by the excess, so that what it really draws
+   fits its share and nobody else pays for it.
 
 Pure and deterministic: iteration follows the topology's order and the
 explicit ranking; nothing is read from a clock; state goes in and out.
@@ -93,6 +97,14 @@ def allocate(
     candidates = [_candidate(topology, spec, obs, snapshot) for spec, obs in wanting]
     order, ranking, ranked_at = rank(candidates, state, snapshot.time, settings)
     under_since: dict[ConnectorKey, _Since] = {}
+    over_since: dict[ConnectorKey, datetime] = {}
+    excess: dict[ConnectorKey, int] = {}
+    for cand in order:
+        over = _overdraw(cand.spec, cand.obs, state, snapshot, params)
+        if over is not None:
+            over_since[cand.spec.key], amps = over
+            if amps > 0:
+                excess[cand.spec.key] = amps
     admitted: list[tuple[Candidate, tuple[int, int, Pairs], tuple[float, float, float] | None]] = []
     suspended: dict[ConnectorKey, int] = {}
     for cand in order:
@@ -131,6 +143,7 @@ def allocate(
     # --- output ---
     return _results(
         topology, snapshot, limits, offline, observed, outcome, suspended, ranking, ranked_at, under_since, order,
+        over_since, excess,
     )
 
 
@@ -180,6 +193,24 @@ def _draw_caps(
     return (caps[0], caps[1], caps[2]), (since[0], since[1], since[2])
 
 
+def _overdraw(
+    spec: ConnectorSpec, obs: ConnectorObservation, state: AllocatorState, snapshot: Snapshot, params: AllocatorParams
+) -> tuple[datetime, int] | None:
+    """(since when, whole amps of excess once past the window) for a connector
+    drawing clearly more than its last setpoint; None while it respects it."""
+    last = state.setpoints.get(spec.key)
+    if obs.current_a is None or last is None:
+        return None
+    grid = spec.to_grid(obs.current_a)
+    over = max(grid[p] - last for p in range(3) if spec.used[p])
+    if over <= params.overdraw_margin_a:
+        return None
+    since = state.over_since.get(spec.key, snapshot.time)
+    if (snapshot.time - since).total_seconds() < params.overdraw_window_s:
+        return since, 0
+    return since, math.ceil(over)
+
+
 def _first_full(spec: ConnectorSpec, accounted: tuple[float, ...], room: list[float]) -> int | None:
     for p, ks in spec.phase_constraints:
         need = accounted[p]
@@ -224,6 +255,8 @@ def _results(
     ranked_at: datetime | None,
     under_since: dict[ConnectorKey, _Since],
     order: list[Candidate],
+    over_since: dict[ConnectorKey, datetime],
+    excess: dict[ConnectorKey, int],
 ) -> tuple[Allocation, AllocatorState]:
     zone_ids = topology.zone_ids
     zone_why = [tuple(r for r in lim.reasons if r != "max_current") for lim in limits]
@@ -271,8 +304,17 @@ def _results(
             load = Phases(*values)
             if any(caps[p] != math.inf for p in range(3) if spec.used[p]):
                 why.append("ev_draw")
+        state_now = ConnectorState.CHARGING
+        over_a = excess.get(spec.key)
+        if over_a:
+            # Its share stays `setpoint` in the accounting; it is told less, by
+            # what it draws on top, so that its real draw fits that share.
+            setpoint = setpoint - over_a
+            if setpoint < cand.min_a:
+                setpoint, state_now = 0, ConnectorState.SUSPENDED
+            why.append("not_respecting")
         by_key[spec.key] = ConnectorResult(
-            spec.key[0], spec.key[1], setpoint, ConnectorState.CHARGING, tuple(why), spec.fallback_a,
+            spec.key[0], spec.key[1], setpoint, state_now, tuple(why), spec.fallback_a,
             load, cand.vip, cand.min_a, cand.max_a,
         )
 
@@ -318,5 +360,6 @@ def _results(
         ranked_at=ranked_at,
         setpoints=setpoints,
         under_since=under_since,
+        over_since=over_since,
     )
     return Allocation(snapshot.time, tuple(connectors), tuple(zones)), new_state

@@ -13,6 +13,8 @@ connectors
                      entry says where)
 - `vip`              served first as a VIP (VIP card or VIP station)
 - `ev_draw`          consumption optimisation accounts it at its measured draw
+- `not_respecting`   its station draws clearly more than its setpoint: its own
+                     setpoint is lowered by the excess
 - `offline`          the station lost the controller: reserved at its fallback
 - `status:<Status>`  idle because of its OCPP status (Available, Faulted, ...)
 

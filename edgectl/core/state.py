@@ -22,6 +22,8 @@ class AllocatorParams:
     optimisation_margin_a: float = 2.0  # accounted = measured draw + margin
     optimisation_delay_s: float = 60.0  # "draws clearly less ... for a while"
     optimisation_threshold_a: float = 3.0  # "clearly less" than its setpoint
+    overdraw_margin_a: float = 2.0  # drawing more than setpoint + this is "clearly more"
+    overdraw_window_s: float = 30.0  # longer than the EV reaction window: not respecting it
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +37,5 @@ class AllocatorState:
     under_since: Mapping[ConnectorKey, tuple[datetime | None, datetime | None, datetime | None]] = field(
         default_factory=dict
     )
+    # Since when a connector draws clearly more than its setpoint (a station not respecting it).
+    over_since: Mapping[ConnectorKey, datetime] = field(default_factory=dict)

@@ -25,6 +25,11 @@ class OcppConfig:
     heartbeat_interval_s: int = 300
     call_timeout_s: float = 10.0
     tls_port: int | None = None  # security profile 2 listener, when set
+    # The id tag of sessions the box starts itself on stations with the RFID reader disabled.
+    free_charging_id_tag: str = "FREE-CHARGING"
+    # false: the box leaves the stations' offline authorization alone (keys, local
+    # list, cache), e.g. when another system manages them.
+    manage_station_auth: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,18 @@ class WebConfig:
     http_port: int = 8080
     https_port: int | None = 8443
     tls10: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FilesConfig:
+    """The HTTP endpoints stations fetch firmware from and upload diagnostics to."""
+
+    host: str = ""  # empty: the [ocpp] host (stations reach both the same way)
+    port: int = 0  # 0: an ephemeral port (tests, demo); a box sets a fixed one (config/edgectl.toml: 8081)
+    # How stations reach it, e.g. "http://192.168.0.10:8081". Empty: the address
+    # the station itself used to reach the OCPP server, with the bound port.
+    public_url: str = ""
+    max_upload_bytes: int = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,7 @@ class DaemonConfig:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     log: LogConfig = field(default_factory=LogConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
+    files: FilesConfig = field(default_factory=FilesConfig)
     source: Path | None = None  # the file this came from
 
     @property
@@ -90,6 +108,7 @@ _SECTIONS: dict[str, type] = {
     "mqtt": MqttConfig,
     "log": LogConfig,
     "control": ControlConfig,
+    "files": FilesConfig,
 }
 
 

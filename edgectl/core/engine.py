@@ -77,13 +77,12 @@ def allocate(
             continue
         obs = station.connectors.get(spec.key[1], _NO_OBSERVATION)
         observed[spec.key] = obs
-        if obs.current_a is not None and spec.dynamic_path:
-            grid = spec.to_grid(obs.current_a)
+        current = obs.current_a
+        if current is not None and spec.dynamic_path:
             for zi in spec.dynamic_path:
                 acc = ev_grid[zi]
-                acc[0] += grid[0]
-                acc[1] += grid[1]
-                acc[2] += grid[2]
+                for station_phase, grid_phase in enumerate(spec.wiring_map):
+                    acc[grid_phase] += current[station_phase]
         if obs.wants_current:
             wanting.append((spec, obs))
 
@@ -199,8 +198,8 @@ def _overdraw(
     """(since when, whole amps of excess once past the window) for a connector
     drawing clearly more than its last setpoint; None while it respects it."""
     last = state.setpoints.get(spec.key)
-    if obs.current_a is None or last is None:
-        return None
+    if obs.current_a is None or last is None or max(obs.current_a) <= last + params.overdraw_margin_a:
+        return None  # the common case, decided without mapping the wiring
     grid = spec.to_grid(obs.current_a)
     over = max(grid[p] - last for p in range(3) if spec.used[p])
     if over <= params.overdraw_margin_a:
@@ -261,9 +260,14 @@ def _results(
     zone_ids = topology.zone_ids
     zone_why = [tuple(r for r in lim.reasons if r != "max_current") for lim in limits]
 
+    why_cache: dict[int, tuple[str, ...]] = {}
+
     def why_zone(k: int) -> tuple[str, ...]:
-        zi, p = divmod(k, 3)
-        return (f"zone:{zone_ids[zi]}:{PHASE_NAMES[p]}", *zone_why[zi])
+        why = why_cache.get(k)
+        if why is None:
+            zi, p = divmod(k, 3)
+            why = why_cache[k] = (f"zone:{zone_ids[zi]}:{PHASE_NAMES[p]}", *zone_why[zi])
+        return why
 
     n_zones = len(zone_ids)
     used = [0.0] * (n_zones * 3)

@@ -87,7 +87,7 @@ def water_fill(room: list[float], members: list[tuple[int, int, Pairs]]) -> list
         member_class.append(cls)
 
     counts: dict[int, dict[tuple[int, int], int]] = {}
-    on: dict[int, list[_Class]] = {}
+    on: dict[int, list[tuple[_Class, int]]] = {}  # constraint -> (class, its pair_hi there)
     for cls in classes.values():
         if cls.hi <= cls.lo or not cls.pairs:
             # Nothing to raise, or its load rises on no constraint at all.
@@ -97,7 +97,7 @@ def water_fill(room: list[float], members: list[tuple[int, int, Pairs]]) -> list
         for k, ph in cls.pairs:
             c = counts.setdefault(k, {})
             c[(cls.lo, ph)] = c.get((cls.lo, ph), 0) + cls.n
-            on.setdefault(k, []).append(cls)
+            on.setdefault(k, []).append((cls, ph))
 
     levels = {k: _max_level(c, room[k]) for k, c in counts.items()}
     while levels:
@@ -107,8 +107,8 @@ def water_fill(room: list[float], members: list[tuple[int, int, Pairs]]) -> list
         t_star = int(best)
         dirty: set[int] = set()
         for k in [k for k, t in levels.items() if t == best]:
-            for cls in on[k]:
-                if not cls.active or dict(cls.pairs)[k] <= t_star:
+            for cls, ph in on[k]:
+                if not cls.active or ph <= t_star:
                     continue  # frozen already, or saturated on k: its load there no longer moves
                 _freeze(cls, max(cls.lo, min(t_star, cls.hi)), k, room, counts, dirty)
         for k in dirty:
@@ -119,16 +119,24 @@ def water_fill(room: list[float], members: list[tuple[int, int, Pairs]]) -> list
             _freeze(cls, cls.hi, AT_MAX, room, counts, None)
 
     # Hand out what full constraints have left, +1 A each, in rank order.
+    rising_of: dict[int, list[int] | None] = {}
+    for cls in classes.values():
+        bound = cls.binding != AT_MAX and cls.level < cls.hi
+        rising_of[id(cls)] = [k for k, ph in cls.pairs if cls.level < ph] if bound else None
     out: list[tuple[int, int]] = []
+    need = 1 - _EPS
     for cls in member_class:
-        level = cls.level
-        if cls.binding != AT_MAX and level < cls.hi:
-            rising = [k for k, ph in cls.pairs if level < ph]
-            if all(room[k] >= 1 - _EPS for k in rising):
-                level += 1
+        rising = rising_of[id(cls)]
+        if rising is not None:
+            for k in rising:
+                if room[k] < need:
+                    break
+            else:
                 for k in rising:
                     room[k] -= 1
-        out.append((level, cls.binding))
+                out.append((cls.level + 1, cls.binding))
+                continue
+        out.append((cls.level, cls.binding))
     return out
 
 

@@ -26,7 +26,7 @@ from edgectl.core.state import AllocatorState
 from edgectl.core.topology import ConnectorKey, ConnectorSpec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per connector per cycle, and frozen init is slow
 class Candidate:
     spec: ConnectorSpec
     obs: ConnectorObservation

@@ -18,13 +18,17 @@ Rules beyond the obvious:
 - UnlockConnector ends the transaction (UnlockCommand) and reports Unlocked.
 - ReserveNow on connector 0 is Rejected (ReserveConnectorZeroSupported=false).
 - Firmware and diagnostics go through their status notifications in
-  simulated time; no file is fetched or uploaded.
+  simulated time. An http(s) location is really used: the firmware is
+  downloaded (kept in `firmware_image`; a failure -> DownloadFailed) and a
+  small diagnostics file is PUT to `<location>/<identity>-diagnostics.log`
+  (a failure -> UploadFailed); other schemes are only pretended.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from ocpp.v16 import call
 
 from simulators.station.clock import iso
@@ -50,6 +54,7 @@ class StationCommands:
         self.profile_rejections: list[str] = []  # why profiles were refused (tests, debugging)
         self.firmware_status = "Idle"
         self.diagnostics_status = "Idle"
+        self.firmware_image: bytes | None = None  # what the last UpdateFirmware downloaded over HTTP
 
     # -- smart charging -----------------------------------------------------
     def cmd_set_charging_profile(self, connector_id: int, data: dict[str, Any]) -> str:
@@ -266,24 +271,47 @@ class StationCommands:
 
         self.st._enqueue(build, "DiagnosticsStatusNotification")
 
-    def after_update_firmware(self, retrieve_date: str) -> None:
+    def after_update_firmware(self, retrieve_date: str, location: str = "") -> None:
         async def run() -> None:
             wait = (parse_datetime(retrieve_date) - self.st.clock.now()).total_seconds()
             await self.st.clock.sleep(max(0.0, wait))
             for status in ("Downloading", "Downloaded", "Installing", "Installed"):
+                if status == "Downloaded" and location.startswith(("http://", "https://")):
+                    self.firmware_image = await _http("GET", location)
+                    if self.firmware_image is None:
+                        status = "DownloadFailed"
                 self.firmware_status = status
                 self._notify_firmware(status)
                 await self.st.clock.sleep(5)
+                if status == "DownloadFailed":
+                    break
             self.firmware_status = "Idle"
 
         self.st._spawn(run(), "firmware")
 
-    def after_get_diagnostics(self) -> None:
+    def after_get_diagnostics(self, location: str = "") -> None:
         async def run() -> None:
             for status in ("Uploading", "Uploaded"):
+                if status == "Uploaded" and location.startswith(("http://", "https://")):
+                    url = f"{location.rstrip('/')}/{self.st.identity}-diagnostics.log"
+                    body = f"{self.st.identity} diagnostics\nsent: {', '.join(self.st.sent[-20:])}\n".encode()
+                    if await _http("PUT", url, body) is None:
+                        status = "UploadFailed"
                 self.diagnostics_status = status
                 self._notify_diagnostics(status)
                 await self.st.clock.sleep(3)
             self.diagnostics_status = "Idle"
 
         self.st._spawn(run(), "diagnostics")
+
+
+async def _http(method: str, url: str, body: bytes | None = None) -> bytes | None:
+    """The response body of one request, or None when it failed (any reason)."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+            session.request(method, url, data=body) as response,
+        ):
+            return await response.read() if response.status < 300 else None
+    except (aiohttp.ClientError, TimeoutError, OSError):
+        return None

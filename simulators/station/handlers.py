@@ -32,6 +32,13 @@ class StationCP(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hints
         self._pending_remote: tuple[int, str, Any] | None = None
         self._pending_stop: int | None = None
 
+    async def route_message(self, raw_msg: str) -> None:
+        # The "mute" switch (SimStation.mute_calls, for timeout tests): the
+        # station still sends, but CALLs from the central system get no answer.
+        if self.st.mute_calls and raw_msg.lstrip().startswith("[2"):
+            return
+        await super().route_message(raw_msg)
+
     # -- smart charging -----------------------------------------------------
     @on(Action.set_charging_profile, skip_schema_validation=True)
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any) -> Any:
@@ -156,7 +163,7 @@ class StationCP(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hints
 
     @after(Action.update_firmware)
     def after_update_firmware(self, location: str, retrieve_date: str, **_: Any) -> None:
-        self.st.commands.after_update_firmware(retrieve_date)
+        self.st.commands.after_update_firmware(retrieve_date, location)
 
     @on(Action.get_diagnostics, skip_schema_validation=True)
     def on_get_diagnostics(self, location: str, **_: Any) -> Any:
@@ -164,4 +171,4 @@ class StationCP(ChargePoint):  # type: ignore[misc]  # ocpp ships no type hints
 
     @after(Action.get_diagnostics)
     def after_get_diagnostics(self, location: str, **_: Any) -> None:
-        self.st.commands.after_get_diagnostics()
+        self.st.commands.after_get_diagnostics(location)

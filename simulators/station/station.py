@@ -100,6 +100,7 @@ class SimStation(TransactionsMixin):
         self.station_operative = True
         self.last_error: str | None = None
         self.sent: list[str] = []  # actions sent, in order (tests, control API)
+        self.mute_calls = False  # True: CALLs from the central system are never answered (timeout tests)
         self._need_boot = True
         self._want_online = asyncio.Event()
         self._want_online.set()

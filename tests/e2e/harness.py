@@ -15,7 +15,7 @@ from pathlib import Path
 
 from edgectl.adapters.store import open_store
 from edgectl.core.site import Site
-from edgectl.settings import ControlConfig, DaemonConfig, GpioConfig, LogConfig, OcppConfig
+from edgectl.settings import ControlConfig, DaemonConfig, GpioConfig, LogConfig, OcppConfig, WebConfig
 from edgectl.supervisor import Components, run_daemon
 from simulators.site import SimSite
 from simulators.station import Car, SimStation
@@ -34,6 +34,7 @@ def config_for(data_dir: Path, port: int, lease_s: int = 60, cycle_s: float = 0.
         data_dir=data_dir,
         ocpp=OcppConfig(host="127.0.0.1", port=port, heartbeat_interval_s=60, call_timeout_s=3.0),
         gpio=GpioConfig(pin_factory="mock"),
+        web=WebConfig(host="127.0.0.1", http_port=0, https_port=None),  # loopback, any free port
         log=LogConfig(level="warning"),
         control=ControlConfig(cycle_s=cycle_s, lease_s=lease_s, meter_poll_s=0.5),
     )
@@ -131,6 +132,7 @@ def write_config(path: Path, data_dir: Path, port: int, lease_s: int) -> None:
         f'data_dir = "{data_dir}"\n'
         f"[ocpp]\nhost = \"127.0.0.1\"\nport = {port}\ncall_timeout_s = 3.0\n"
         f"[gpio]\npin_factory = \"mock\"\n"
+        f"[web]\nhost = \"127.0.0.1\"\nhttp_port = 0\nhttps_port = 0\n"
         f"[log]\nlevel = \"warning\"\n"
         f"[control]\ncycle_s = 0.5\nlease_s = {lease_s}\n",
         encoding="utf-8",

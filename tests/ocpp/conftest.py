@@ -41,7 +41,10 @@ def site() -> SiteHolder:
 async def server(
     store: Store, observer: RecordingObserver, clock: FakeClock, site: SiteHolder
 ) -> AsyncIterator[OcppServer]:
-    config = OcppConfig(host="127.0.0.1", port=0, heartbeat_interval_s=300, call_timeout_s=2.0)
+    # These tests pin the setup conversation; offline-auth sync is tested in tests/auth.
+    config = OcppConfig(
+        host="127.0.0.1", port=0, heartbeat_interval_s=300, call_timeout_s=2.0, manage_station_auth=False
+    )
     srv = OcppServer(config, store, observer, clock, site)
     await srv.start()
     try:

@@ -24,11 +24,11 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
-from edgectl.adapters.ocpp import transactions
+from edgectl.adapters.ocpp import free_charging, transactions
 from edgectl.adapters.ocpp.connection import Reply, StationConnection
 from edgectl.adapters.ocpp.deps import Deps
 from edgectl.adapters.ocpp.frames import Call, ErrorCode, OcppCallError
@@ -158,6 +158,8 @@ class CentralSystem:
         await self.deps.store.station_events.record(event)
         if self.deps.station(conn.station_id) is not None:
             self.deps.observer.connector_status(conn.station_id, event.connector_id, event.status, event.error_code)
+            # Reader disabled: a plugged car gets its transaction started by the box (in a task).
+            free_charging.on_status(self.deps, conn, event.connector_id, event.status)
         return Reply({})
 
     async def data_transfer(self, conn: StationConnection, p: dict[str, Any]) -> Reply:
@@ -173,8 +175,12 @@ class CentralSystem:
     async def firmware_status(self, conn: StationConnection, p: dict[str, Any]) -> Reply:
         return await self._status_event(conn, "firmware", p["status"])
 
-    async def _status_event(self, conn: StationConnection, kind: str, status: str) -> Reply:
+    async def _status_event(
+        self, conn: StationConnection, kind: Literal["firmware", "diagnostics"], status: str
+    ) -> Reply:
         log.info("station.status_report", station_id=conn.station_id, kind=kind, status=status)
+        # The latest status per station is queryable (remote commands, maintenance report).
+        await self.deps.store.maintenance.record_file_status(conn.station_id, kind, status)
         await self.deps.store.events.append(
             Event(EventType.SYSTEM, f"{kind} status: {status}", source=conn.station_id, details={kind: status})
         )

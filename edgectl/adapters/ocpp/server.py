@@ -5,8 +5,9 @@ Rules:
   (percent-decoded). The identity must be non-empty, at most 48 characters,
   without whitespace, '/' or control characters; otherwise HTTP 400. A
   handshake that does not offer the `ocpp1.6` subprotocol gets HTTP 400 with
-  a plain-text reason. A registered station with a `password` must present
-  HTTP basic auth (user = identity) -- security profile 1; otherwise 401.
+  a plain-text reason. Security profiles 1 and 2 (basic auth; TLS listener
+  on `tls_port` with the `ssl_context` given): see security.py; a refusal is
+  HTTP 401 and a security event in the store.
 - Every connection is recorded in the detected-stations registry.
 - One connection per identity: a newer one replaces the older, which is
   retired first (pending calls fail with StationNotConnectedError, its tasks
@@ -20,10 +21,8 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hmac
+import ssl
 from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
@@ -37,11 +36,13 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from edgectl import stationmodels
+from edgectl.adapters.ocpp import security
+from edgectl.adapters.ocpp.auth_sync import AuthSync
 from edgectl.adapters.ocpp.connection import StationConnection
 from edgectl.adapters.ocpp.deps import Deps, ModelCatalogue, SafeObserver
 from edgectl.adapters.ocpp.handlers import CentralSystem
 from edgectl.adapters.ocpp.setup import post_boot_setup
-from edgectl.adapters.store import Store
+from edgectl.adapters.store import Event, EventType, Store
 from edgectl.clock import Clock
 from edgectl.core.site import Site
 from edgectl.ports import StationNotConnectedError, StationObserver
@@ -75,18 +76,6 @@ def _offered_subprotocols(headers: Headers) -> list[str]:
     return [p.strip() for value in headers.get_all("Sec-WebSocket-Protocol") for p in value.split(",")]
 
 
-def _basic_auth_ok(headers: Headers, identity: str, password: str) -> bool:
-    value = headers.get("Authorization", "")
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        user, _, given = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    return hmac.compare_digest(user, identity) and hmac.compare_digest(given, password)
-
-
 class OcppServer:
     """The central system. Implements `edgectl.ports.StationCalls`."""
 
@@ -98,14 +87,20 @@ class OcppServer:
         clock: Clock,
         site: Callable[[], Site],
         models: ModelCatalogue = stationmodels,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
         self.deps = Deps(config, store, SafeObserver(observer), clock, site, models)
         self.central = CentralSystem(self.deps)
         self._connections: dict[str, StationConnection] = {}
         self._server: Server | None = None
+        self._tls_server: Server | None = None
+        self._ssl_context = ssl_context
         self._tasks: set[asyncio.Task[None]] = set()
         self.port: int = config.port
+        self.tls_port: int | None = config.tls_port
+        # The web/card layer calls `auth_sync.cards_changed()` after a card change.
+        self.auth_sync = AuthSync(self.deps, lambda: list(self._connections.values()))
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -122,13 +117,39 @@ class OcppServer:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         log.info("ocpp.listening", host=self.config.host, port=self.port)
+        if self.config.tls_port is not None:
+            await self._start_tls(self.config.tls_port)
+
+    async def _start_tls(self, port: int) -> None:
+        """Security profile 2: the same central system behind TLS, basic auth required."""
+        if self._ssl_context is None:
+            raise ValueError("ocpp.tls_port is set but no TLS context was given (edgectl.tls.server_context)")
+
+        async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+            return self._process_request(connection, request, tls=True)
+
+        self._tls_server = await serve(
+            self._handle,
+            self.config.host,
+            port,
+            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            process_request=process_request,
+            ssl=self._ssl_context,
+            close_timeout=5,
+        )
+        sockets = list(self._tls_server.sockets)
+        if sockets:
+            self.tls_port = int(sockets[0].getsockname()[1])
+        log.info("ocpp.listening_tls", host=self.config.host, port=self.tls_port)
 
     async def stop(self) -> None:
         if self._server is None:
             return
-        self._server.close(close_connections=True)
-        await self._server.wait_closed()
-        self._server = None
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                server.close(close_connections=True)
+                await server.wait_closed()
+        self._server = self._tls_server = None
         for conn in list(self._connections.values()):
             await self._retire(conn)
         if self._tasks:
@@ -153,6 +174,13 @@ class OcppServer:
         """Identities with an open socket, accepted and set up or not."""
         return frozenset(self._connections)
 
+    def local_address(self, station_id: str) -> str | None:
+        """The box's IP address as this station reached it (None when not connected):
+        an address the station can also use for the box's file endpoints."""
+        conn = self._connections.get(station_id)
+        address = conn.ws.local_address if conn is not None else None
+        return str(address[0]) if address else None
+
     async def call(
         self, station_id: str, action: str, payload: dict[str, Any], timeout_s: float | None = None
     ) -> dict[str, Any]:
@@ -163,7 +191,7 @@ class OcppServer:
 
     # --- connections --------------------------------------------------------------
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _process_request(self, connection: ServerConnection, request: Request, tls: bool = False) -> Response | None:
         identity = identity_from_path(request.path)
         if identity is None:
             return connection.respond(
@@ -176,12 +204,24 @@ class OcppServer:
                 HTTPStatus.BAD_REQUEST, "this central system speaks the ocpp1.6 subprotocol only\n"
             )
         station = self.deps.station(identity)
-        if station is not None and station.password and not _basic_auth_ok(request.headers, identity, station.password):
-            log.warning("ocpp.handshake_refused", station_id=identity, reason="basic auth")
-            response = connection.respond(HTTPStatus.UNAUTHORIZED, "authentication required\n")
-            response.headers["WWW-Authenticate"] = 'Basic realm="edgectl", charset="UTF-8"'
-            return response
+        if security.credentials_required(station, request.headers, tls) and not security.credentials_ok(
+            request.headers, identity, station
+        ):
+            peer = connection.remote_address[0] if connection.remote_address else None
+            # Deliberately no reason (unknown identity / wrong password / no header): see security.py.
+            log.warning("ocpp.authentication_failed", station_id=identity, remote_address=peer, tls=tls)
+            self._spawn(f"ocpp.security_event:{identity}", self._record_refusal(identity, peer, tls))
+            return security.refusal(connection)
         return None
+
+    async def _record_refusal(self, identity: str, peer: str | None, tls: bool) -> None:
+        details = {"remote_address": peer, "listener": "tls" if tls else "plain"}
+        try:
+            await self.deps.store.events.append(
+                Event(EventType.SECURITY, "station authentication failed", source=identity, details=details)
+            )
+        except Exception:
+            log.exception("ocpp.security_event_not_stored", station_id=identity)
 
     async def _handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
@@ -213,6 +253,10 @@ class OcppServer:
             await post_boot_setup(self.deps, conn)
         except StationNotConnectedError:
             log.info("ocpp.setup_interrupted", station_id=conn.station_id)
+            return
+        if conn.ready:
+            # Offline authorization (keys, local list) in its own task: never delays the announcement.
+            self.auth_sync.station_ready(conn)
 
     async def _retire(self, conn: StationConnection) -> None:
         announced = conn.announced

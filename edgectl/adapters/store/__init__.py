@@ -4,11 +4,14 @@ Every write is committed (and on disk, `synchronous=FULL`) before the call
 returns, so a caller may acknowledge to a station right after it.
 """
 
+from edgectl.adapters.store.alarms import Alarm, AlarmQuery, AlarmRepository
 from edgectl.adapters.store.cards import KEEP, CardFilter, CardPatch, CardRepository, Keep, StoredCard
 from edgectl.adapters.store.errors import AlreadyExistsError, NotFoundError, SchemaTooNewError, StoreError
 from edgectl.adapters.store.events import Event, EventQuery, EventRepository, EventType
+from edgectl.adapters.store.maintenance import FileStatus, MaintenanceRepository
 from edgectl.adapters.store.sessions import ChargeType, MeterSample, Session, SessionRepository, Started, Stopped
 from edgectl.adapters.store.site import SiteRepository
+from edgectl.adapters.store.station_auth import LocalList, StationAuthRepository
 from edgectl.adapters.store.station_events import StationEvent, StationEventQuery, StationEventRepository
 from edgectl.adapters.store.stations_registry import DetectedStation, StationRegistry
 from edgectl.adapters.store.store import DEFAULT_MAX_EVENTS, Store, open_store
@@ -17,6 +20,9 @@ from edgectl.adapters.store.users import Role, User, UserRepository
 __all__ = [
     "DEFAULT_MAX_EVENTS",
     "KEEP",
+    "Alarm",
+    "AlarmQuery",
+    "AlarmRepository",
     "AlreadyExistsError",
     "CardFilter",
     "CardPatch",
@@ -27,7 +33,10 @@ __all__ = [
     "EventQuery",
     "EventRepository",
     "EventType",
+    "FileStatus",
     "Keep",
+    "LocalList",
+    "MaintenanceRepository",
     "MeterSample",
     "NotFoundError",
     "Role",
@@ -36,6 +45,7 @@ __all__ = [
     "SessionRepository",
     "SiteRepository",
     "Started",
+    "StationAuthRepository",
     "StationEvent",
     "StationEventQuery",
     "StationEventRepository",

@@ -309,6 +309,14 @@ class SessionRepository:
         rows = await self._db.fetchall(sql + " ORDER BY transaction_id", params)
         return [session_from_row(r) for r in rows]
 
+    async def recent(self, station_id: str, limit: int = 20) -> list[Session]:
+        """The station's latest sessions (open or not), newest start first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM sessions WHERE station_id = ? ORDER BY start_at_us DESC, transaction_id DESC LIMIT ?",
+            (station_id, limit),
+        )
+        return [session_from_row(r) for r in rows]
+
     async def samples(self, transaction_id: int) -> list[MeterSample]:
         rows = await self._db.fetchall(
             "SELECT * FROM session_samples WHERE transaction_id = ? ORDER BY at_us", (transaction_id,)

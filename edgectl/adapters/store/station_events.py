@@ -35,6 +35,7 @@ class StationEventQuery:
     station_id: str | None = None
     connector_id: int | None = None
     status: str | None = None
+    error_code: str | None = None  # exactly this OCPP error code
     errors_only: bool = False  # error_code other than NoError
     received_from: datetime | None = None
     received_to: datetime | None = None
@@ -87,7 +88,10 @@ class StationEventRepository:
         q = q or StationEventQuery()
         where: list[str] = []
         params: list[object] = []
-        for column, value in (("station_id", q.station_id), ("connector_id", q.connector_id), ("status", q.status)):
+        for column, value in (
+            ("station_id", q.station_id), ("connector_id", q.connector_id), ("status", q.status),
+            ("error_code", q.error_code),
+        ):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)

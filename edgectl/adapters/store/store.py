@@ -9,11 +9,14 @@ from pathlib import Path
 
 import structlog
 
+from edgectl.adapters.store.alarms import AlarmRepository
 from edgectl.adapters.store.cards import CardRepository
 from edgectl.adapters.store.db import Database, connect, load_migrations, migrate
 from edgectl.adapters.store.events import EventRepository
+from edgectl.adapters.store.maintenance import MaintenanceRepository
 from edgectl.adapters.store.sessions import SessionRepository
 from edgectl.adapters.store.site import SiteRepository
+from edgectl.adapters.store.station_auth import StationAuthRepository
 from edgectl.adapters.store.station_events import StationEventRepository
 from edgectl.adapters.store.stations_registry import StationRegistry
 from edgectl.adapters.store.users import UserRepository
@@ -35,6 +38,9 @@ class Store:
     events: EventRepository
     users: UserRepository
     stations_registry: StationRegistry
+    station_auth: StationAuthRepository
+    alarms: AlarmRepository
+    maintenance: MaintenanceRepository
     _db: Database
 
     async def integrity_check(self) -> str:
@@ -77,6 +83,9 @@ async def open_store(
             events=EventRepository(db, max_events),
             users=UserRepository(db),
             stations_registry=StationRegistry(db),
+            station_auth=StationAuthRepository(db),
+            alarms=AlarmRepository(db),
+            maintenance=MaintenanceRepository(db),
             _db=db,
         )
         log.info("store.opened", path=str(path), schema_version=version)

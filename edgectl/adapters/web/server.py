@@ -1,0 +1,55 @@
+"""Serving the app: HTTP and HTTPS listeners around one aiohttp runner.
+
+HTTPS uses the box's certificate (`edgectl.tls.ensure_certificate`: generated
+on first start, replaceable by the user's own) with TLS 1.2+ unless TLS 1.0
+is explicitly enabled (`[web] tls10 = true`). `https_port = None` disables it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from edgectl.adapters.web.app import create_app
+from edgectl.adapters.web.deps import WebDeps
+from edgectl.tls import ensure_certificate, server_context
+
+log = structlog.get_logger(__name__)
+
+
+class WebServer:
+    def __init__(self, deps: WebDeps, data_dir: Path) -> None:
+        self.deps = deps
+        self.app = create_app(deps)
+        self._data_dir = data_dir
+        # Live feeds are ended by on_shutdown; a short timeout bounds the rest.
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=3.0)
+        self.http_port: int | None = None
+        self.https_port: int | None = None
+
+    async def start(self) -> None:
+        config = self.deps.config
+        await self._runner.setup()
+        http = web.TCPSite(self._runner, config.host, config.http_port)
+        await http.start()
+        self.http_port = _bound_port(http)
+        if config.https_port is not None:
+            cert, key = ensure_certificate(self._data_dir, self.deps.clock.now())
+            https = web.TCPSite(self._runner, config.host, config.https_port,
+                                ssl_context=server_context(cert, key, config.tls10))
+            await https.start()
+            self.https_port = _bound_port(https)
+        log.info("web.started", host=config.host, http_port=self.http_port, https_port=self.https_port,
+                 tls10=config.tls10)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+        log.info("web.stopped")
+
+
+def _bound_port(site: web.TCPSite) -> int | None:
+    server = site._server  # aiohttp keeps the asyncio server here; port 0 means "any free one"
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else None

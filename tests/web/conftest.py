@@ -1,0 +1,1 @@
+from .support import clock, env, store  # noqa: F401  (fixtures)

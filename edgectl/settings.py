@@ -80,6 +80,7 @@ class LogConfig:
 @dataclass(frozen=True, slots=True)
 class ControlConfig:
     cycle_s: float = 2.0  # a cycle at least this often
+    min_cycle_s: float = 0.1  # and at most this often: a burst of events makes one cycle
     lease_s: int = 120  # live profiles expire on the station after this
     meter_poll_s: float = 0.5
 

@@ -243,7 +243,7 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
 
     loop = ControlLoop(
         lambda: topology, observations, ocpp, clock,
-        cycle_s=config.control.cycle_s, lease_s=config.control.lease_s,
+        cycle_s=config.control.cycle_s, min_cycle_s=config.control.min_cycle_s, lease_s=config.control.lease_s,
         call_timeout_s=config.ocpp.call_timeout_s, params=AllocatorParams(meter_stale_s=stale_s),
         on_rejected=alarms.profile_rejected,
     )

@@ -2,7 +2,8 @@
 
 Rules (DESIGN "The control cycle"):
 - a cycle runs when an observation wakes it, and at least every `cycle_s`;
-  everything that arrives while a cycle runs is coalesced into one more cycle;
+  everything that arrives while a cycle runs, or within `min_cycle_s` of its
+  start, is coalesced into one more cycle;
 - the decision is the same pure engine `edgectl plan` runs;
 - applying never blocks on one dead station for long (timeouts, back-off, see
   apply.py); publishing is fire-and-forget callbacks;
@@ -49,6 +50,7 @@ class ControlLoop:
         clock: Clock,
         *,
         cycle_s: float = 2.0,
+        min_cycle_s: float = 0.0,
         lease_s: int = 120,
         call_timeout_s: float = 10.0,
         params: AllocatorParams | None = None,
@@ -59,6 +61,7 @@ class ControlLoop:
         self._calls = calls
         self._clock = clock
         self._cycle_s = cycle_s
+        self._min_cycle_s = min_cycle_s
         self._lease_s = lease_s
         self._params = params or AllocatorParams()
         self._state = AllocatorState()
@@ -76,12 +79,17 @@ class ControlLoop:
 
     async def run(self) -> None:
         while True:
+            started = self._clock.monotonic()
+            await self.cycle()
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
             # cancellation that arrives as the event is set (shutdown would hang).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._cycle_s):
+                async with asyncio.timeout(max(0.0, self._cycle_s - (self._clock.monotonic() - started))):
                     await self._obs.wake.wait()
-            await self.cycle()
+            # Events keep arriving during the spacing: they all join the next cycle.
+            spacing_s = self._min_cycle_s - (self._clock.monotonic() - started)
+            if spacing_s > 0:
+                await asyncio.sleep(spacing_s)
 
     async def cycle(self) -> CycleResult:
         self._obs.wake.clear()

@@ -9,6 +9,9 @@ Rules:
 - a station counts as online only while it is connected and accepted; while
   offline its open sessions are kept (the allocator reserves its fallback);
 - a failed meter is forgotten at once (absent = lost = degraded budget);
+- what can change an allocation wakes the loop at once (connections, statuses,
+  sessions, meter samples and failures, inputs, remote setpoints); a car's own
+  meter values do not — the next cycle picks them up;
 - the effective charge duration of a session accumulates while the connector
   reports Charging and draws more than CHARGING_THRESHOLD_A (or reports no
   current at all), using the injected clock.
@@ -178,7 +181,9 @@ class SiteObservations:
             c.current_a = current_a
         c.power_w, c.soc_percent, c.offered_a = power_w, soc_percent, offered_a
         self._update_clock(c)
-        self.wake.set()
+        # No wake-up: a car's reading is not a safety event, and hundreds of
+        # stations reporting would run cycles back to back. The next cycle (a
+        # meter sample, a status, or the periodic one) uses it.
 
     def transaction_stopped(self, station_id: str, connector_id: int, transaction_id: int) -> None:
         s = self.station(station_id)

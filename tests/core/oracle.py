@@ -189,6 +189,16 @@ def check_invariants(
         if not wants(spec, snapshot):
             assert r.state is ConnectorState.IDLE and r.setpoint_a == 0, f"{key}: not wanting -> idle at 0, got {r}"
             continue
+        if "not_respecting" in r.limited_by:
+            # A station drawing over its setpoint: told less (possibly 0), but its
+            # zones carry its fair share, which is what it really draws.
+            assert r.setpoint_a == 0 or spec.min_a <= r.setpoint_a <= spec.max_a, f"{key}: {r.setpoint_a} A"
+            for p in range(3):
+                for zi in spec.path:
+                    used[zi][p] += r.load_a[p]
+            _add(base, spec, spec.min_a)
+            _add(count, spec, 1)  # type: ignore[arg-type]
+            continue
         if r.setpoint_a == 0:
             assert r.state is ConnectorState.SUSPENDED, f"{key}: 0 A while wanting -> suspended, got {r.state}"
             continue
@@ -234,7 +244,7 @@ def check_invariants(
         r = results[key]
         if r.state in (ConnectorState.CHARGING, ConnectorState.SUSPENDED):
             assert r.vip == vip[key], f"{key}: vip flag {r.vip}, spec says {vip[key]}"
-        if r.state is ConnectorState.CHARGING:
+        if r.state is ConnectorState.CHARGING or "not_respecting" in r.limited_by:
             if vip[key]:
                 _add(admitted_vip_base, spec, spec.min_a)
             else:
@@ -247,7 +257,7 @@ def check_invariants(
         return  # admission and slack are over accounted draws, which the SPEC leaves open
     for key, spec in specs.items():
         r = results[key]
-        if r.state is ConnectorState.SUSPENDED:
+        if r.state is ConnectorState.SUSPENDED and "not_respecting" not in r.limited_by:
             assert not fits(base, spec), f"{key}: suspended although its {spec.min_a} A minimum fits"
             if vip[key] and any_nonvip_admitted:
                 assert not fits(admitted_vip_base, spec), f"{key}: VIP suspended while it fits and non-VIPs charge"

@@ -55,7 +55,14 @@ def test_fresh_ranking_admits_exactly_the_greedy_set(case: Case):
 
 
 def _charging(alloc) -> set[tuple[str, int]]:
-    return {(c.station, c.connector) for c in alloc.connectors if c.state.value == "charging"}
+    """Admitted connectors. One whose station does not respect its setpoint
+    stays admitted (its fair share is kept in the accounting) even when its
+    own setpoint, lowered by its excess, leaves it suspended."""
+    return {
+        (c.station, c.connector)
+        for c in alloc.connectors
+        if c.state.value == "charging" or "not_respecting" in c.limited_by
+    }
 
 
 def _new_energies(sn: Snapshot, rnd: random.Random) -> Snapshot:

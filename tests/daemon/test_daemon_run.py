@@ -21,6 +21,13 @@ data_dir = "{data_dir}"
 [ocpp]
 host = "127.0.0.1"
 port = 0
+[web]
+host = "127.0.0.1"
+http_port = 0
+https_port = 0
+[files]
+host = "127.0.0.1"
+port = 0
 [log]
 level = "info"
 format = "json"

@@ -112,6 +112,9 @@ class OcppServer:
             subprotocols=[Subprotocol(SUBPROTOCOL)],
             process_request=self._process_request,
             close_timeout=5,
+            # OCPP frames are small and the LAN is fast: per-message deflate
+            # costs more CPU than it saves (measured in bench/ocpp_load.py).
+            compression=None,
         )
         sockets = list(self._server.sockets)
         if sockets:
@@ -136,6 +139,7 @@ class OcppServer:
             process_request=process_request,
             ssl=self._ssl_context,
             close_timeout=5,
+            compression=None,
         )
         sockets = list(self._tls_server.sockets)
         if sockets:

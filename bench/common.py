@@ -168,8 +168,8 @@ class Daemon:
             await store.site.replace(self.site)  # type: ignore[arg-type]
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
+        with open(self.stderr_path, "wb") as err:  # noqa: ASYNC230 - once, before the run
+            self.proc = subprocess.Popen(  # noqa: ASYNC220 - the daemon outlives this call
                 [sys.executable, "-m", "edgectl", "--config", str(self.config_path), "run"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
             )
@@ -229,7 +229,7 @@ class Daemon:
         import sqlite3
 
         with contextlib.closing(sqlite3.connect(self.dir / "data" / "edgectl.db")) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - bench-only, fixed names
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def cleanup(self) -> None:
         if not self.keep:

@@ -11,7 +11,7 @@ zones' iEM3x5x (dynamic zones), and 15 reporting PowerTags. Zone meters read
 their building base load plus what the simulated cars of their zone draw.
 
 - Poll jitter: from the meter simulators' request logs (request start times,
-  CLOCK_MONOTONIC). A poll = the requests of one meter less than 100 ms apart;
+  CLOCK_MONOTONIC). A poll starts with the request of the meter's first block;
   interval = time between successive poll starts of one meter; jitter =
   |interval - 500 ms|. No product hook.
 - Meter step -> profiles out: the root meter's base load steps (so every
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import statistics
@@ -51,13 +52,12 @@ GOAL_P99_MS = 100.0
 
 
 def poll_starts(requests: list[Any], since: float, until: float) -> list[float]:
-    starts: list[float] = []
-    last = -1.0
-    for r in requests:
-        if r.started_s - last > 0.1:
-            starts.append(r.started_s)
-        last = r.started_s
-    return [s for s in starts if since <= s <= until]
+    """Start times of polls: a poll begins with the same (function, address) block every time."""
+    if not requests:
+        return []
+    first = (requests[0].function_code, requests[0].address)
+    return [r.started_s for r in requests
+            if (r.function_code, r.address) == first and since <= r.started_s <= until]
 
 
 def jitter(run: Any, since: float, until: float) -> dict[str, float]:
@@ -65,7 +65,7 @@ def jitter(run: Any, since: float, until: float) -> dict[str, float]:
     per_poll: list[int] = []
     for sim in run.sim.meters.values():
         starts = poll_starts(sim.server.requests, since, until)
-        intervals += [(b - a) * 1000 for a, b in zip(starts, starts[1:], strict=False)]
+        intervals += [(b - a) * 1000 for a, b in itertools.pairwise(starts)]
     for server in {id(s.server): s.server for s in run.sim.meters.values()}.values():
         per_poll.append(len([r for r in server.requests if since <= r.started_s <= until]))
     dev = [abs(i - PERIOD_S * 1000) for i in intervals]
@@ -101,7 +101,7 @@ async def measure(n: int, *, steady_s: float, steps: int, profile_dir: Path | No
               file=sys.stderr, flush=True)
         profiling = False
         if profile_dir is not None:
-            profile_dir.mkdir(parents=True, exist_ok=True)
+            profile_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - bench set-up
             profiling = daemon.start_profiler(int(steps * (4 + SETTLE_S) + 10), profile_dir / f"meter_steps_{n}.txt")
         t_b = time.monotonic()
         row["steps"] = await zone_steps(run, "m-root", (low, high), steps, settle_s=SETTLE_S)

@@ -190,11 +190,12 @@ async def zone_steps(run: SiteRun, meter_id: str, levels: tuple[float, float], s
         level = levels[(k + 1) % 2]
         # Land the step just after a poll, so no poll is half old, half new.
         seen = len(server.requests)
-        await eventually(lambda: len(server.requests) > seen, 5.0, "a meter poll", period_s=0.005)
+        await eventually(lambda seen=seen: len(server.requests) > seen, 5.0, "a meter poll", period_s=0.005)
         await asyncio.sleep(0.05)
         t_step = time.monotonic()
         run.set_base(meter_id, level)
-        await eventually(lambda: any(r.started_s > t_step for r in server.requests[-4:]), 5.0, "the next poll",
+        await eventually(lambda t_step=t_step: any(r.started_s > t_step for r in server.requests[-4:]), 5.0,
+                         "the next poll",
                          period_s=0.005)
         t0 = min(r.started_s for r in server.requests[-4:] if r.started_s > t_step)
         await asyncio.sleep(window_s)
@@ -441,8 +442,9 @@ async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_
               file=sys.stderr, flush=True)
         profiling = False
         if profile_dir is not None:
-            profile_dir.mkdir(parents=True, exist_ok=True)
-            profiling = daemon.start_profiler(int(steps * (4 + SETTLE_S + n / 250) + 10), profile_dir / f"ocpp_steps_{n}.txt")
+            profile_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - bench set-up
+            out = profile_dir / f"ocpp_steps_{n}.txt"
+            profiling = daemon.start_profiler(int(steps * (4 + SETTLE_S + n / 250) + 10), out)
         row["steps"] = await zone_steps(run, "m-root", (low, high), steps, settle_s=SETTLE_S, window_s=3.0 + n / 250)
         if profiling:
             err = daemon.wait_profiler()
@@ -458,11 +460,10 @@ async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_
     daemon.cleanup()
 
     # Saturation: the same N stations, back-to-back MeterValues; daemon then bare library.
-    from simulators.meter.server import MeterServer, SimMeter
-
     from edgectl.adapters.modbus.models import get_model
     from edgectl.core.phases import Phases
     from simulators.meter.physics import BaseLoadProfile, MeterPhysics
+    from simulators.meter.server import MeterServer, SimMeter
 
     meter = MeterServer([SimMeter(get_model("pm5320"), 1, MeterPhysics(BaseLoadProfile(fixed_a=Phases.uniform(low))))])
     await meter.start_tcp("127.0.0.1", root_port)
@@ -478,7 +479,9 @@ async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_
     daemon.cleanup()
 
     port = free_port()
-    bare = subprocess.Popen([sys.executable, "-m", "bench.ocpp_load", "bare", "--port", str(port)], cwd=ROOT)
+    bare = subprocess.Popen(  # noqa: ASYNC220 - a child we terminate below
+        [sys.executable, "-m", "bench.ocpp_load", "bare", "--port", str(port)], cwd=ROOT
+    )
     try:
         async def up() -> bool:
             try:

@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
         data_dir=data_dir,
         # Loopback only: the demo's stations and meters live on this machine.
         ocpp=OcppConfig(host="127.0.0.1", port=port, heartbeat_interval_s=60, call_timeout_s=5.0),
-        web=WebConfig(host="127.0.0.1", http_port=base.web.http_port, https_port=None),
+        web=WebConfig(host="127.0.0.1", http_port=_port_or_free(base.web.http_port), https_port=None),
         gpio=GpioConfig(pin_factory="mock"),
         log=LogConfig(level=args.log_level, format="console"),
         control=ControlConfig(cycle_s=1.0, lease_s=60, meter_poll_s=0.5),
@@ -85,6 +85,15 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if temp:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _port_or_free(port: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return _free_port()
+    return port
 
 
 def _free_port() -> int:
@@ -142,11 +151,9 @@ async def _demo(site: object, config: DaemonConfig, args: argparse.Namespace) ->
     print(f"edgectl demo: {len(site.stations)} simulated stations on {url}/<identity>", flush=True)
     print(f"edgectl demo: data in {config.data_dir}", flush=True)
     print(f"edgectl demo: digital inputs: edgectl di set 1 on --control {inputs_url}", flush=True)
-    print(
-        f"edgectl demo: dashboard http://127.0.0.1:{config.web.http_port}/ — the web UI lands in a later "
-        "release; until then the console below is the live view. Ctrl-C stops.",
-        flush=True,
-    )
+    web_port = components.web.http_port if components.web is not None else config.web.http_port
+    print(f"edgectl demo: dashboard http://127.0.0.1:{web_port}/  (REST API: /api/docs)", flush=True)
+    print("edgectl demo: the console below shows the site live. Ctrl-C stops.", flush=True)
     try:
         async with asyncio.TaskGroup() as group:
             for st in sim.stations.values():

@@ -32,6 +32,7 @@ from edgectl.core.limits import ZoneLimit, zone_limits
 from edgectl.core.phases import PHASE_NAMES, ZERO, Phases
 from edgectl.core.ranking import Candidate, rank
 from edgectl.core.result import Allocation, ConnectorResult, ConnectorState, ZoneResult
+from edgectl.core.site import SheddingPriority
 from edgectl.core.snapshot import ConnectorObservation, Snapshot
 from edgectl.core.state import AllocatorParams, AllocatorState
 from edgectl.core.topology import ConnectorKey, ConnectorSpec, Topology
@@ -93,7 +94,8 @@ def allocate(
             room[zi * 3 + p] = lim.limit_a[p] - reserved[zi * 3 + p]
 
     # --- ranking and admission ---
-    candidates = [_candidate(topology, spec, obs, snapshot) for spec, obs in wanting]
+    by_duration = settings.shedding_priority is SheddingPriority.DURATION
+    candidates = [_candidate(topology, spec, obs, snapshot, by_duration) for spec, obs in wanting]
     order, ranking, ranked_at = rank(candidates, state, snapshot.time, settings)
     under_since: dict[ConnectorKey, _Since] = {}
     over_since: dict[ConnectorKey, datetime] = {}
@@ -146,14 +148,18 @@ def allocate(
     )
 
 
-def _candidate(topology: Topology, spec: ConnectorSpec, obs: ConnectorObservation, snapshot: Snapshot) -> Candidate:
+def _candidate(
+    topology: Topology, spec: ConnectorSpec, obs: ConnectorObservation, snapshot: Snapshot, by_duration: bool
+) -> Candidate:
     vip = spec.vip_station or (obs.id_tag is not None and obs.id_tag.upper() in topology.vip_cards)
     hi = spec.max_a
     car_limited = False
     if obs.car_max_a is not None and obs.car_max_a < hi:
         hi = max(spec.min_a, int(obs.car_max_a))
         car_limited = True
-    if obs.charging_s is not None:
+    if not by_duration:
+        duration_s = 0.0  # not a ranking key under energy priority
+    elif obs.charging_s is not None:
         duration_s = obs.charging_s
     elif obs.started is not None:
         duration_s = max(0.0, (snapshot.time - obs.started).total_seconds())

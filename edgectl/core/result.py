@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from edgectl.core.phases import Phases
 
@@ -46,8 +46,10 @@ class ConnectorState(StrEnum):
     OFFLINE = "offline"
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorResult:
+class ConnectorResult(NamedTuple):
+    """Immutable; a NamedTuple because a cycle builds one per connector and a
+    frozen dataclass costs several times more to construct."""
+
     station: str
     connector: int
     setpoint_a: int  # whole amps per phase; 0 = suspended / idle
@@ -74,8 +76,7 @@ class ConnectorResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ZoneResult:
+class ZoneResult(NamedTuple):
     id: str
     limit_a: Phases  # the zone's own effective limit
     used_a: Phases  # setpoints accounted in the subtree (excl. reservations)

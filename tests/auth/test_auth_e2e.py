@@ -10,16 +10,25 @@ unknown cards recorded with last-seen; a VIP card's session filled first.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from e2e.harness import FAST_CAR, Running, eventually, running_site
+from e2e.harness import FAST_CAR, Running, running_site
+from e2e.harness import eventually as _eventually
 
 from edgectl.core.authorization import OFFLINE_KEYS
 from edgectl.core.site import AuthMode, Card, Connector, DisconnectedAuth, Site, Station, Wiring, Zone
 from simulators.station import SimStation
 
 FREE_TAG = "FREE-CHARGING"
+
+
+async def eventually(check: Callable[[], bool], what: str = "condition") -> None:
+    # Nine stations at once on a loaded shared machine: a generous bound, still polled.
+    await _eventually(check, timeout_s=30.0, what=what)
+
+
 ZONE_OF = {AuthMode.KNOWN_CARDS: "known", AuthMode.ALL_CARDS: "open", AuthMode.DISABLED: "free"}
 
 

@@ -23,6 +23,7 @@ from edgectl.adapters.web.openapi import DOCS_HTML, build_document
 from edgectl.adapters.web.problems import Problem, from_problem, problem_response
 from edgectl.adapters.web.routing import AUTH, PUBLIC, SITE, Api, Ctx, RouteSpec, guard
 from edgectl.adapters.web.sitestate import SiteState
+from edgectl.adapters.web.ui import setup_ui
 
 log = structlog.get_logger(__name__)
 
@@ -106,4 +107,5 @@ def create_app(deps: WebDeps) -> web.Application:
     for spec in routes:
         app.router.add_route(spec.method, spec.full_path, guard(spec), name=spec.handler.__name__)
     app[DOCUMENT] = json.dumps(build_document(routes, __version__))
+    setup_ui(app)  # the browser pages and their static files (docs/ui.md)
     return app

@@ -1,0 +1,127 @@
+/* Admin pages about operations: meters, users, station installation, logs,
+   maintenance report, system (version, wizard, site file); and "my password". */
+"use strict";
+(() => {
+  const { t, api, h, $, flash, showError, clearErrors, fieldError, when, amps, badge } = EC;
+  const box = $("#admin-body");
+  const page = document.body.dataset.page;
+  const ok = (yes, on, off) => h("span", { class: "badge " + (yes ? "st-available" : "st-offline") }, yes ? on : off);
+
+  async function meters() {
+    const draw = async () => {
+      const list = await api("GET", "/meters");
+      const rows = list.map((m) => h("tr", { dataset: { meter: m.meter.id } }, h("td", {}, m.meter.id), h("td", {}, m.meter.model),
+        h("td", {}, (m.meter.host || m.meter.serial_port || "") + (m.meter.port ? ":" + m.meter.port : "")), h("td", {}, m.zone || "–"),
+        h("td", {}, ok(m.health && m.health.ok, t("Connected"), t("Not connected"))),
+        h("td", { class: "num" }, m.current ? m.current.map((x) => EC.num(x, 1)).join(" / ") + " A" : "–")));
+      box.replaceChildren(h("p", { class: "notice" }, t("Meters and custom models are defined in the site file (System › site file); changing them needs a restart. Their live state refreshes every 5 s.")),
+        rows.length ? EC.table([t("Meter"), t("Model"), t("Address"), t("Zone"), t("State"), t("Current per phase")], rows) : h("p", { class: "muted" }, t("No meter.")));
+    };
+    await draw(); setInterval(() => draw().catch(() => {}), 5000);
+  }
+
+  async function users() {
+    const [list, zones] = await Promise.all([api("GET", "/users"), api("GET", "/zones")]);
+    const rows = list.map((u) => h("tr", { dataset: { user: u.username } }, h("td", {}, u.username), h("td", {}, u.role), h("td", {}, u.zone_scope || t("whole site")),
+      h("td", {}, u.locked_until ? t("locked until {t}", { t: when(u.locked_until) }) : ""),
+      h("td", {}, h("button", { type: "button", class: "danger", onclick: async () => {
+        if (!confirm(t("Delete user {u}?", { u: u.username }))) return;
+        try { await api("DELETE", "/users/" + encodeURIComponent(u.username)); users(); } catch (e) { flash(e.message, "error"); } } }, t("Delete")))));
+    const form = h("form", { class: "grid-form", novalidate: true },
+      FORMS_FIELD(t("Login"), h("input", { id: "u-name", name: "username" }), "username"),
+      FORMS_FIELD(t("Password"), h("input", { id: "u-pw", name: "password", type: "password", autocomplete: "new-password" }), "password"),
+      FORMS_FIELD(t("Profile"), h("select", { id: "u-role", name: "role" }, [["user", t("User")], ["admin", t("Administrator")], ["webservices", t("Webservices")]].map(([v, l]) => h("option", { value: v }, l))), "role"),
+      FORMS_FIELD(t("Limited to zone"), h("select", { id: "u-scope", name: "zone_scope" }, [["", t("whole site")], ...zones.map((z) => [z.id, z.name])].map(([v, l]) => h("option", { value: v }, l))), "zone_scope"),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("Add the user"))), h("p", { class: "error", dataset: { errorFor: "_form" } }));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); clearErrors(form);
+      const v = EC.formData(form);
+      if (!v.zone_scope) v.zone_scope = null;
+      try { await api("POST", "/users", v); flash(t("Saved.")); users(); }
+      catch (err) { if (err.status === 422 && !/zone_scope/.test(err.message)) fieldError(form, /login/i.test(err.message) && !/password/i.test(err.message) ? "username" : "password", err.message); else showError(form, err); }
+    });
+    box.replaceChildren(EC.table([t("Login"), t("Profile"), t("Domain"), t("Lock-out"), ""], rows), h("h3", {}, t("Add a user")), form);
+  }
+  function FORMS_FIELD(label, input, name) {
+    return h("div", { class: "field" }, h("label", { for: input.id }, label), input, h("p", { class: "error", dataset: { errorFor: name } }));
+  }
+
+  async function installation() {
+    const [detected, zones, registered] = await Promise.all([api("GET", "/stations/detected"), api("GET", "/zones"), api("GET", "/stations")]);
+    const filter = h("select", { id: "inst-filter" }, [["all", t("all")], ["new", t("not registered")], ["reg", t("registered")]].map(([v, l]) => h("option", { value: v }, l)));
+    const parents = new Set(zones.map((z) => z.parent).filter(Boolean));
+    const leaves = zones.filter((z) => !parents.has(z.id));
+    const tbody = h("tbody", {});
+    const draw = () => tbody.replaceChildren(...detected.filter((d) => filter.value === "all" || (filter.value === "new") !== d.registered).map((d) => h("tr", { dataset: { detected: d.identity } },
+      h("td", {}, d.identity), h("td", {}, [d.vendor, d.model].filter(Boolean).join(" ")), h("td", {}, d.serial || ""), h("td", {}, d.firmware || ""),
+      h("td", {}, d.remote_address || ""), h("td", {}, when(d.last_seen)),
+      h("td", {}, d.registered ? ok(true, t("Registered"), "") : h("button", { type: "button", onclick: () => { $("#manual").replaceChildren(FORMS.registerForm("inst", leaves, installation, d)); $("#manual").scrollIntoView(); } }, t("Register"))))));
+    filter.addEventListener("change", draw); draw();
+    const regRows = registered.map((s) => h("tr", {}, h("td", {}, h("a", { href: "/ui/station/" + encodeURIComponent(s.station.id) }, s.station.id)), h("td", {}, s.station.name),
+      h("td", {}, s.station.zone), h("td", {}, s.online ? ok(true, t("Online"), "") : badge(null, false)),
+      h("td", {}, h("button", { type: "button", class: "danger", onclick: async () => {
+        if (!confirm(t("Remove station {id} from the site?", { id: s.station.id }))) return;
+        try { await api("DELETE", "/stations/" + encodeURIComponent(s.station.id)); installation(); } catch (e) { flash(e.message, "error"); } } }, t("Remove")))));
+    box.replaceChildren(h("h3", {}, t("Detected stations")), h("label", {}, t("Show") + " ", filter),
+      h("div", { class: "table-wrap" }, h("table", { id: "detected-table" }, h("thead", {}, h("tr", {}, [t("Identity"), t("Model"), t("Serial number"), t("Firmware"), t("Address"), t("Last seen"), ""].map((x) => h("th", {}, x)))), tbody)),
+      h("h3", {}, t("Registered stations")), EC.table([t("Identity"), t("Name"), t("Zone"), t("Connection"), ""], regRows),
+      h("h3", {}, t("Add a station by hand")), h("div", { id: "manual" }, FORMS.registerForm("inst", leaves, installation)));
+  }
+
+  async function logs() {
+    const f = $("#log-filter");
+    const draw = async () => {
+      const q = new URLSearchParams({ limit: "200" });
+      for (const k of ["type", "source", "zone", "text"]) if (f[k].value.trim()) q.set(k, f[k].value.trim());
+      const qs = new URLSearchParams(q); qs.delete("limit");
+      $("#log-csv").href = "/api/v1/events/export" + (qs.toString() ? "?" + qs : "");
+      const list = await api("GET", "/events?" + q);
+      $("#logs").replaceChildren(EC.table([t("Time"), t("Type"), t("Device"), t("Zone"), t("Message")], list.map((e) => h("tr", {},
+        h("td", {}, when(e.at)), h("td", {}, h("span", { class: "chip" }, e.type)), h("td", {}, e.source || ""), h("td", {}, e.zone || ""), h("td", {}, e.message))), { id: "logs-table" }));
+    };
+    f.addEventListener("submit", (ev) => { ev.preventDefault(); draw().catch((e) => flash(e.message, "error")); });
+    await draw();
+  }
+
+  async function maintenance() {
+    $("#print").addEventListener("click", () => window.print());
+    const [settings, stations, meters, events] = await Promise.all([api("GET", "/settings"), api("GET", "/stations"), api("GET", "/meters"), api("GET", "/events?limit=20&type=system")]);
+    let status = null;
+    try { status = await api("GET", "/status"); } catch (e) { status = null; }
+    box.replaceChildren(
+      h("h3", {}, t("Controller")), h("dl", { class: "facts" }, h("dt", {}, t("Site name")), h("dd", {}, settings.site.name || "–"),
+        h("dt", {}, t("Version")), h("dd", {}, $("footer").textContent.split("·")[0].trim()), h("dt", {}, t("Report time")), h("dd", {}, when(new Date().toISOString())),
+        h("dt", {}, t("Last control cycle")), h("dd", {}, status ? when(status.time) : t("not running"))),
+      h("h3", {}, t("Stations")), EC.table([t("Identity"), t("Zone"), t("Connection"), t("Connectors")], stations.map((s) => h("tr", {}, h("td", {}, s.station.id), h("td", {}, s.station.zone),
+        h("td", {}, s.online ? ok(true, t("Online"), "") : badge(null, false)), h("td", {}, s.connectors.map((c) => badge(c.status, s.online)))))),
+      h("h3", {}, t("Power meters")), EC.table([t("Meter"), t("State"), t("Current per phase")], meters.map((m) => h("tr", {}, h("td", {}, m.meter.id),
+        h("td", {}, ok(m.health && m.health.ok, t("Connected"), t("Not connected"))), h("td", {}, m.current ? m.current.map((x) => amps(x)).join(" / ") : "–")))),
+      h("h3", {}, t("Recent system events")), EC.table([t("Time"), t("Message")], events.map((e) => h("tr", {}, h("td", {}, when(e.at)), h("td", {}, e.message)))));
+  }
+
+  async function system() {
+    const form = $("#site-import");
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); clearErrors(form);
+      const file = $("#site-file").files[0];
+      if (!file) { fieldError(form, "file", t("Choose a file.")); return; }
+      if (!confirm(t("Replace the whole site with this file?"))) return;
+      try { const r = await api("PUT", "/site/import", await file.text()); flash(t("Site imported: {z} zones, {s} stations.", { z: r.zones, s: r.stations })); }
+      catch (err) { fieldError(form, "file", (err.problem.errors || [err.message]).join("\n")); }
+    });
+  }
+
+  async function password() {
+    const form = $("#password-form");
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); clearErrors(form);
+      try { await api("PUT", "/auth/password", EC.formData(form)); flash(t("Password changed; log in again.")); setTimeout(() => { location.href = "/login"; }, 1500); }
+      catch (err) { fieldError(form, err.status === 401 || err.status === 423 ? "old_password" : "new_password", err.message); }
+    });
+  }
+
+  const RUN = { "admin/meters": meters, "admin/users": users, "admin/installation": installation, "admin/logs": logs,
+    "admin/maintenance": maintenance, "admin/system": system, password };
+  RUN[page]().catch((e) => flash(e.message, "error"));
+  void showError;
+})();

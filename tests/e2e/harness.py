@@ -12,11 +12,13 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgectl.adapters.store import open_store
 from edgectl.core.site import Site
 from edgectl.settings import ControlConfig, DaemonConfig, GpioConfig, LogConfig, OcppConfig, WebConfig
 from edgectl.supervisor import Components, run_daemon
+from simulators.meter.physics import BaseLoadProfile
 from simulators.site import SimSite
 from simulators.station import Car, SimStation
 
@@ -64,18 +66,29 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running_site(
-    site: Site, tmp_path: Path, *, lease_s: int = 60, meter_interval_s: int = 2
+    site: Site,
+    tmp_path: Path,
+    *,
+    lease_s: int = 60,
+    meter_interval_s: int = 2,
+    base_load: BaseLoadProfile | None = None,
+    pin_factory: Any = None,
 ) -> AsyncIterator[Running]:
-    """The daemon in this process plus every station of `site`, connected and ready."""
+    """The daemon in this process plus every station of `site`, connected and ready
+    (and its TCP meters served on their loopback ports)."""
     port = free_port()
     config = config_for(tmp_path / "data", port, lease_s)
     await import_site(config, site)
-    sim = SimSite(site, f"ws://127.0.0.1:{port}/ocpp", tick_s=0.2, meter_interval_s=meter_interval_s)
+    sim = SimSite(
+        site, f"ws://127.0.0.1:{port}/ocpp", tick_s=0.2, meter_interval_s=meter_interval_s, base_load=base_load
+    )
     await sim.start(stations=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     started: asyncio.Future[Components] = loop.create_future()
-    task = asyncio.create_task(run_daemon(config, stop=stop, install_signals=False, on_started=started.set_result))
+    task = asyncio.create_task(
+        run_daemon(config, stop=stop, install_signals=False, on_started=started.set_result, pin_factory=pin_factory)
+    )
     done, _ = await asyncio.wait([started, task], return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         raise RuntimeError(f"daemon exited with {task.result()}")

@@ -45,7 +45,7 @@ class BusSettings:
     retries: int = 0  # extra attempts per request (pymodbus does them)
     inter_frame_delay_s: float = 0.0  # RTU: silence kept after each meter's poll
     backoff_initial_s: float = 0.5
-    backoff_max_s: float = 30.0
+    backoff_max_s: float = 5.0  # a recovered zone meter must not stay degraded for long
 
 
 @dataclass(frozen=True, slots=True)

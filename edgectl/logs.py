@@ -74,20 +74,19 @@ def configure_logging(config: LogConfig, stream: TextIO | None = None) -> None:
 def logs_to_stderr() -> Iterator[None]:
     """Send structlog events to stderr while a CLI command runs.
 
-    structlog prints to stdout by default, which would corrupt data a command
-    prints there. Applied only when nobody configured structlog (the daemon
-    does, from its [log] section) and undone afterwards, so in-process callers
-    such as tests keep their own configuration.
+    stdout carries data (site export, plan, cdr export), so logs must never
+    land there, whatever was configured before in this process (tests run
+    commands in-process after daemons). The previous configuration is put
+    back afterwards. The daemon configures its own logging inside `run`.
     """
-    if structlog.is_configured():
-        yield
-        return
+    previous = structlog.get_config()
 
     def to_stderr(*_args: Any) -> Any:
         return structlog.PrintLogger(sys.stderr)  # resolved late: sys.stderr may be swapped
 
+    structlog.reset_defaults()
     structlog.configure(logger_factory=to_stderr)
     try:
         yield
     finally:
-        structlog.reset_defaults()
+        structlog.configure(**previous)

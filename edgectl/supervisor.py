@@ -280,6 +280,7 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
     services: list[Service] = [
         watchdog, MeterService(pollers), gpio.inputs, gpio.reset_bridge, ControlService(loop), alarms,
     ]
+
     def meter_health() -> dict[str, dict[str, Any]]:
         now = clock.now()
         return {
@@ -305,6 +306,9 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
             return
         site = new_site
         log.info("site.changed", zones=len(site.zones), stations=len(site.stations))
+        # Cards or authorization modes may have changed: push them to the
+        # stations' local lists and offline keys (only differences are sent).
+        ocpp.auth_sync.request("site")
 
     web_server = WebServer(
         WebDeps(store=store, clock=clock, live=status, commands=commands, config=config.web,

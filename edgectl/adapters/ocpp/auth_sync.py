@@ -109,6 +109,11 @@ class AuthSync:
         """Call after a change of authorization or disconnected modes (site edit)."""
         self._request_all("settings")
 
+    def request(self, why: str) -> None:
+        """Synchronous form for callbacks: re-sync every connected station (cards
+        and modes); returns at once, each station syncs in its own task."""
+        self._request_all(why)
+
     def state(self, station_id: str) -> StationSync | None:
         return self._syncs.get(station_id)
 

@@ -118,8 +118,18 @@ class MeterPoller:
         while True:
             started = self._clock.monotonic()
             await self.poll_once()
+            _honour_cancellation()
             elapsed = self._clock.monotonic() - started
             await self._clock.sleep(max(0.0, self.period_s - elapsed))
+
+
+def _honour_cancellation() -> None:
+    """pymodbus waits with asyncio.wait_for, which on Python 3.11 can swallow a
+    cancellation that lands as its request completes; the task still records
+    the request, so a poller stopped at shutdown does not poll on forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def create_pollers(

@@ -80,10 +80,15 @@ def allocate(
         observed[spec.key] = obs
         current = obs.current_a
         if current is not None and spec.dynamic_path:
+            # A car's report lags the zone meter; counted at no more than its
+            # last setpoint, a stale high report cannot inflate the budget
+            # (under-counting a car only makes the budget smaller).
+            cap = state.setpoints.get(spec.key)
             for zi in spec.dynamic_path:
                 acc = ev_grid[zi]
                 for station_phase, grid_phase in enumerate(spec.wiring_map):
-                    acc[grid_phase] += current[station_phase]
+                    value = current[station_phase]
+                    acc[grid_phase] += value if cap is None or value < cap else cap
         if obs.wants_current:
             wanting.append((spec, obs))
 

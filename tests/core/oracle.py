@@ -50,7 +50,11 @@ def _subtree(site: Site, zid: str) -> set[str]:
     return {z.id for z in site.zones if zid in site.zone_path(z.id)}
 
 
-def _ev_current(topology: Topology, snapshot: Snapshot, zones: set[str]) -> Phases:
+def _ev_current(
+    topology: Topology, snapshot: Snapshot, zones: set[str], state: AllocatorState | None = None
+) -> Phases:
+    """EV current in `zones`, each car counted at no more than its last setpoint."""
+    caps = state.setpoints if state is not None else {}
     total = Phases()
     for spec in topology.connectors:
         if spec.zone not in zones:
@@ -60,7 +64,9 @@ def _ev_current(topology: Topology, snapshot: Snapshot, zones: set[str]) -> Phas
             continue
         c = obs.connectors.get(spec.key[1])
         if c is not None and c.current_a is not None:
-            total = total + spec.to_grid(c.current_a)
+            cap = caps.get(spec.key)
+            current = c.current_a if cap is None else Phases(*(min(v, cap) for v in c.current_a))
+            total = total + spec.to_grid(current)
     return total
 
 
@@ -70,7 +76,12 @@ class ZoneLimit:
     degraded: bool
 
 
-def zone_limits(topology: Topology, snapshot: Snapshot, params: AllocatorParams | None = None) -> dict[str, ZoneLimit]:
+def zone_limits(
+    topology: Topology,
+    snapshot: Snapshot,
+    params: AllocatorParams | None = None,
+    state: AllocatorState | None = None,
+) -> dict[str, ZoneLimit]:
     params = params or AllocatorParams()
     site = topology.site
     active = [di.percent for di in site.digital_inputs if di.enabled and snapshot.digital_inputs.get(di.channel, False)]
@@ -90,7 +101,7 @@ def zone_limits(topology: Topology, snapshot: Snapshot, params: AllocatorParams 
                 degraded = True
                 lim = Phases.uniform(float(z.degraded_current_a))
             else:
-                ev = _ev_current(topology, snapshot, _subtree(site, z.id))
+                ev = _ev_current(topology, snapshot, _subtree(site, z.id), state)
                 other = reading.current_a - ev
                 lim = Phases(*(min(mx, max(0.0, mx - o)) for o in other))
         if active:
@@ -174,7 +185,7 @@ def check_invariants(
     results = _by_key(alloc)
     specs = {s.key: s for s in topology.connectors}
     assert set(results) == set(specs), "every connector gets exactly one result"
-    limits = zone_limits(topology, snapshot, params)
+    limits = zone_limits(topology, snapshot, params, state)
     lim = [limits[zid].limit for zid in topology.zone_ids]
     reserved = reservations(topology, snapshot, state)
     used = [[0.0, 0.0, 0.0] for _ in topology.zone_ids]
@@ -304,7 +315,7 @@ def expected_admitted(
     order: list[ConnectorKey] | None = None,
 ) -> set[ConnectorKey]:
     """Greedy admission at the minimum in rank order (fresh unless `order` is given)."""
-    limits = zone_limits(topology, snapshot)
+    limits = zone_limits(topology, snapshot, None, state)
     lim = [limits[zid].limit for zid in topology.zone_ids]
     acc = reservations(topology, snapshot, state)
     specs = {s.key: s for s in topology.connectors}
@@ -323,7 +334,7 @@ def check_bottlenecks(topology: Topology, snapshot: Snapshot, alloc: Allocation,
     that rose above its minimum got more than 1 A more than it did."""
     results = _by_key(alloc)
     specs = {s.key: s for s in topology.connectors}
-    limits = zone_limits(topology, snapshot)
+    limits = zone_limits(topology, snapshot, None, state)
     lim = [limits[zid].limit for zid in topology.zone_ids]
     reserved = reservations(topology, snapshot, state)
     used = [[0.0, 0.0, 0.0] for _ in topology.zone_ids]

@@ -36,6 +36,12 @@ def total(run) -> int:
     return sum(run.setpoint(f"S{i}", 1) for i in range(3))
 
 
+def near(run, budget_a: int) -> bool:
+    """A meter-bound share: never above the budget, and close below it (the
+    cars' reports lag the meter, so the loop settles from below)."""
+    return budget_a - 6 <= total(run) <= budget_a
+
+
 async def test_building_load_meter_loss_and_inputs(tmp_path):
     base = BaseLoadProfile(fixed_a=Phases(20, 20, 20))
     factory = MockFactory()
@@ -45,11 +51,11 @@ async def test_building_load_meter_loss_and_inputs(tmp_path):
         for i in range(3):
             run.station(f"S{i}").plug_in(1, FAST_CAR, f"TAG{i}")
         # Building 20 A: the cars may have 80 A per phase.
-        await eventually(lambda: total(run) == 80 and not zone().degraded, 20, "80 A shared")
+        await eventually(lambda: near(run, 80) and not zone().degraded, 30, "80 A shared")
 
         # The building load rises: the EVs' share drops by as much.
         meter.physics.profile = replace(base, fixed_a=Phases(50, 50, 50))
-        await eventually(lambda: total(run) == 50, 20, "setpoints drop with the building load")
+        await eventually(lambda: near(run, 50), 30, "setpoints drop with the building load")
         await eventually(
             lambda: all(run.station(f"S{i}").effective_limit_a(1) == run.setpoint(f"S{i}", 1) for i in range(3)),
             what="stations enforce the lower setpoints",
@@ -59,11 +65,15 @@ async def test_building_load_meter_loss_and_inputs(tmp_path):
         meter.set_fault("silent")
         await eventually(lambda: zone().degraded and total(run) == 30, 20, "degraded mode")
         meter.set_fault("none")
-        await eventually(lambda: not zone().degraded and total(run) == 50, 20, "back to the meter")
+        await eventually(
+            lambda: not zone().degraded, 30,
+            f"back to the meter ({run.components.pollers[0].health})",
+        )
+        await eventually(lambda: near(run, 50), 30, "50 A shared again")
 
         # DI 1 (70 %): the zone is capped at 70 A; the meter budget (50 A) is lower and wins.
         meter.physics.profile = replace(base, fixed_a=Phases(10, 10, 10))
-        await eventually(lambda: total(run) == 90, 20, "90 A with a 10 A building")
+        await eventually(lambda: near(run, 90), 30, "90 A with a 10 A building")
         factory.pin(DI_PINS[0]).drive_high()
         await eventually(lambda: tuple(zone().limit_a) == (70, 70, 70) and total(run) == 70, 20, "DI 1 caps at 70 %")
         assert "di:1" in zone().limited_by
@@ -72,4 +82,4 @@ async def test_building_load_meter_loss_and_inputs(tmp_path):
         await eventually(lambda: total(run) == 50 and "di:2" in zone().limited_by, 20, "DI 2 caps at 50 %")
         factory.pin(DI_PINS[0]).drive_low()
         factory.pin(DI_PINS[1]).drive_low()
-        await eventually(lambda: total(run) == 90, 20, "inputs released")
+        await eventually(lambda: near(run, 90), 30, "inputs released")

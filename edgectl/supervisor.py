@@ -247,7 +247,8 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
         call_timeout_s=config.ocpp.call_timeout_s, params=AllocatorParams(meter_stale_s=stale_s),
         on_rejected=alarms.profile_rejected,
     )
-    loop.subscribe(lambda result: alarms.cycle(result.allocation, observations.snapshot(clock.now())))
+    # The alarms judge the very snapshot the cycle decided on (no second copy).
+    loop.subscribe(lambda result: alarms.cycle(result.allocation, result.snapshot))
 
     def file_base_url(station_id: str) -> str | None:
         # The address the station used to reach the box reaches the file endpoints too.

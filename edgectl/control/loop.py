@@ -27,6 +27,7 @@ from edgectl.control.observations import SiteObservations
 from edgectl.core.enforcement import plan_profiles
 from edgectl.core.engine import allocate
 from edgectl.core.result import Allocation
+from edgectl.core.snapshot import Snapshot
 from edgectl.core.state import AllocatorParams, AllocatorState
 from edgectl.core.topology import Topology
 from edgectl.ports import StationCalls
@@ -39,6 +40,7 @@ class CycleResult:
     allocation: Allocation
     report: ApplyReport
     duration_s: float
+    snapshot: Snapshot  # what the allocation was decided on (subscribers reuse it)
 
 
 class ControlLoop:
@@ -104,7 +106,7 @@ class ControlLoop:
             topology, allocation, self.applier.applied(), self._obs.transactions(), connected, now, self._lease_s
         )
         report = await self.applier.apply(topology, commands)
-        result = CycleResult(allocation, report, self._clock.monotonic() - started)
+        result = CycleResult(allocation, report, self._clock.monotonic() - started, snapshot)
         self.last = result
         self.cycles += 1
         changed = {k: v for k, v in self._state.setpoints.items() if previous.get(k) != v}

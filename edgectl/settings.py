@@ -86,6 +86,21 @@ class ControlConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemConfig:
+    """What the web's Admin › System page may run on the box (docs/operations.md)."""
+
+    # Run by "Reboot", e.g. ["systemctl", "reboot"]. Empty: the web answers that reboot is not configured.
+    reboot_command: tuple[str, ...] = ()
+    # Run after "Back to factory" wiped the store, e.g. ["systemctl", "restart", "edgectl"]. Empty: nothing.
+    factory_reset_command: tuple[str, ...] = ()
+    command_timeout_s: float = 30.0
+    # Where the box's network configuration (a systemd-networkd .network file) is written.
+    # Empty: <data_dir>/network. A box points it at /etc/systemd/network (applied on reboot).
+    network_dir: str = ""
+    network_interface: str = "eth0"
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonConfig:
     data_dir: Path = Path("/var/lib/edgectl")
     ocpp: OcppConfig = field(default_factory=OcppConfig)
@@ -95,11 +110,19 @@ class DaemonConfig:
     log: LogConfig = field(default_factory=LogConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     files: FilesConfig = field(default_factory=FilesConfig)
+    system: SystemConfig = field(default_factory=SystemConfig)
     source: Path | None = None  # the file this came from
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "edgectl.db"
+
+    @property
+    def network_dir(self) -> Path:
+        if not self.system.network_dir:
+            return self.data_dir / "network"
+        path = Path(self.system.network_dir).expanduser()
+        return path if path.is_absolute() else self.data_dir / path
 
 
 _SECTIONS: dict[str, type] = {
@@ -110,6 +133,7 @@ _SECTIONS: dict[str, type] = {
     "log": LogConfig,
     "control": ControlConfig,
     "files": FilesConfig,
+    "system": SystemConfig,
 }
 
 
@@ -158,6 +182,10 @@ def _section(cls: type, table: Any, path: Path, name: str) -> Any:
         if isinstance(default, tuple):
             if not isinstance(value, list):
                 raise ConfigError(f"{path}: [{name}] {key} must be a list")
+            kinds = {type(x) for x in default} or ({str} if name == "system" else {int, str})
+            if any(type(x) not in kinds for x in value):
+                raise ConfigError(f"{path}: [{name}] {key} must be a list of "
+                                  f"{' or '.join(sorted(k.__name__ for k in kinds))}")
             value = tuple(value)
         elif isinstance(default, bool):
             if not isinstance(value, bool):

@@ -207,7 +207,9 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
     # Security profile 2: the OCPP TLS listener uses the box's certificate (generated once).
     ocpp_tls = None
     if config.ocpp.tls_port is not None:
-        ocpp_tls = server_context(*ensure_certificate(config.data_dir, clock.now()), allow_tls10=config.web.tls10)
+        # TLS 1.0 as an admin last set it (web security settings), else as configured; read at start only.
+        tls10 = bool((await store.box_settings.get("security") or {}).get("tls10", config.web.tls10))
+        ocpp_tls = server_context(*ensure_certificate(config.data_dir, clock.now()), allow_tls10=tls10)
     # Alarms hear stations, meters and the control loop. Loaded before the OCPP
     # server starts, so an alarm from before a restart clears on reconnection.
     alarms = AlarmMonitor(store, clock, lambda: site)
@@ -313,7 +315,8 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
 
     web_server = WebServer(
         WebDeps(store=store, clock=clock, live=status, commands=commands, config=config.web,
-                on_site_changed=site_changed),
+                on_site_changed=site_changed, alarms=alarms, system=config.system,
+                network_dir=config.network_dir, diagnostics_dir=config.data_dir / "diagnostics"),
         config.data_dir,
     )
     await web_server.start()

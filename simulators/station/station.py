@@ -226,15 +226,16 @@ class SimStation(TransactionsMixin):
             assert session is not None
             try:
                 result = await self._call(session, msg.build())
-            except (ConnectionClosed, OSError):
-                await session.closed.wait()
-                continue
-            except TimeoutError:
+            except TimeoutError:  # first: TimeoutError is an OSError, but the connection is still up
+                log.warning("%s: %s unanswered (attempt %d)", self.identity, msg.action, msg.attempts + 1)
                 msg.attempts += 1
                 if msg.attempts < max(1, self.config.int("TransactionMessageAttempts", 3)):
                     await self.clock.sleep(self.config.int("TransactionMessageRetryInterval", 10))
                     continue
                 self.outbox.done(msg, error=TimeoutError("no response"))
+                continue
+            except (ConnectionClosed, OSError):
+                await session.closed.wait()
                 continue
             except OCPPError as exc:
                 # A CALLERROR: real stations give up on the message.

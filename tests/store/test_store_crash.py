@@ -24,7 +24,7 @@ WRITER = Path(__file__).with_name("crash_writer.py")
 ROUNDS = 6
 
 
-def _run_and_kill(db_path: Path, round_no: int, rng: random.Random) -> tuple[set[int], set[int]]:
+def _run_and_kill(db_path: Path, round_no: int, rng: random.Random) -> tuple[set[int], set[int], set[int]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, str(WRITER), str(db_path), str(round_no)],
@@ -35,6 +35,7 @@ def _run_and_kill(db_path: Path, round_no: int, rng: random.Random) -> tuple[set
     )
     started: set[int] = set()
     stopped: set[int] = set()
+    sampled: set[int] = set()
     enough = threading.Event()
     target_acks = rng.randint(5, 60)
 
@@ -44,7 +45,7 @@ def _run_and_kill(db_path: Path, round_no: int, rng: random.Random) -> tuple[set
             if not line.endswith("\n"):
                 break  # torn by the kill: never acknowledged
             kind, _, tid = line.strip().partition(" ")
-            (started if kind == "START" else stopped).add(int(tid))
+            {"START": started, "SAMPLE": sampled, "STOP": stopped}[kind].add(int(tid))
             if len(started) >= target_acks:
                 enough.set()
 
@@ -60,7 +61,7 @@ def _run_and_kill(db_path: Path, round_no: int, rng: random.Random) -> tuple[set
     proc.wait(timeout=10)
     thread.join(timeout=10)
     assert proc.returncode == -signal.SIGKILL
-    return started, stopped
+    return started, sampled, stopped
 
 
 @pytest.mark.slow
@@ -69,12 +70,14 @@ async def test_sigkill_never_loses_an_acknowledged_session(tmp_path: Path) -> No
     rng = random.Random(1234)
     acked_started: set[int] = set()
     acked_stopped: set[int] = set()
+    acked_sampled: set[int] = set()
     for round_no in range(ROUNDS):
-        started, stopped = _run_and_kill(db_path, round_no, rng)
+        started, sampled, stopped = _run_and_kill(db_path, round_no, rng)
         assert started, "no acknowledged write in this round"
         assert not (started & acked_started), "a transaction id was handed out twice"
         acked_started |= started
         acked_stopped |= stopped
+        acked_sampled |= sampled
 
         with sqlite3.connect(db_path) as conn:  # a plain reader first: recovery from the WAL
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -85,3 +88,6 @@ async def test_sigkill_never_loses_an_acknowledged_session(tmp_path: Path) -> No
             assert not missing, f"acknowledged starts lost: {sorted(missing)}"
             not_stopped = {tid for tid in acked_stopped if rows[tid].stop_at is None}
             assert not not_stopped, f"acknowledged stops lost: {sorted(not_stopped)}"
+            for tid in acked_sampled:
+                energies = {m.energy_wh for m in await store.sessions.samples(tid)}
+                assert len(energies) >= 2, f"acknowledged meter values of {tid} lost: {energies}"

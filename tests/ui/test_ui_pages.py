@@ -126,7 +126,7 @@ def test_language_switch(page):
     page.wait_for_selector("html[lang=en]")
 
 
-MAIN_PAGES = ["dashboard", "zone/p1", "station/S1", "sessions", "events", "cards", "wizard?step=zones",
+MAIN_PAGES = ["dashboard", "zone/p1", "station/S1", "sessions", "events", "alarms", "cards", "wizard?step=zones",
               "admin/network", "admin/supervision", "admin/shedding", "admin/zones", "admin/meters", "admin/tou",
               "admin/inputs", "admin/advanced", "admin/users", "admin/installation", "admin/logs",
               "admin/maintenance", "admin/system", "password"]

@@ -95,6 +95,8 @@ class AuthSync:
         # Tags accepted at each station at its last sync: a tag that drops out
         # of this set may still sit in the station's cache (kept across reconnects).
         self._accepted: dict[str, frozenset[str]] = {}
+        self._cards_loading: asyncio.Future[list[Card]] | None = None  # shared until the next change
+        self._shared_sets: dict[frozenset[str], frozenset[str]] = {}
 
     # --- triggers (never block) ---------------------------------------------------
 
@@ -118,6 +120,8 @@ class AuthSync:
         return self._syncs.get(station_id)
 
     def _request_all(self, why: str) -> None:
+        self._cards_loading = None  # cards, modes or the site changed: read the cards anew
+        self._shared_sets = {}  # the sets in use stay referenced by the stations
         conns = [c for c in self._connections() if c.ready]
         log.info("auth.sync_requested", why=why, stations=len(conns))
         for conn in conns:
@@ -178,12 +182,29 @@ class AuthSync:
         accepted = frozenset(
             c.id_tag.upper() for c in cards if decide(c, station, site, now) == "Accepted"
         ) | frozenset(t.upper() for t in used if decide(None, station, site, now) == "Accepted")
+        # Stations of one zone accept the same tags: keep one set for all of
+        # them (a thousand stations x a thousand cards was ~90 MB of copies).
+        accepted = self._shared_sets.setdefault(accepted, accepted)
         before = self._accepted.get(station.id)
         self._accepted[station.id] = accepted
         if uses_cache(mode) and (removed or (before is not None and before - accepted)):
             await self._clear_cache(conn)
 
     async def _cards(self) -> list[Card]:
+        # One read shared by every station syncing after the same change: a
+        # thousand stations booting must not read the card table a thousand
+        # times (it held the store and starved the stations' own messages).
+        loading = self._cards_loading
+        if loading is None:
+            loading = self._cards_loading = asyncio.ensure_future(self._load_cards())
+        try:
+            return await asyncio.shield(loading)
+        except Exception:
+            if self._cards_loading is loading:
+                self._cards_loading = None  # a failed read is not kept
+            raise
+
+    async def _load_cards(self) -> list[Card]:
         # The store's card table (what the web layer edits) overlaid with the
         # site's list, the same precedence the online decision uses.
         merged = {s.card.id_tag.upper(): s.card for s in await self.deps.store.cards.list()}

@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -30,7 +31,7 @@ from edgectl.adapters.ocpp.connection import StationConnection
 from edgectl.adapters.ocpp.deps import Deps
 from edgectl.adapters.ocpp.meter import Reading, parse_sampled_values, session_energy_wh
 from edgectl.adapters.ocpp.validation import parse_timestamp
-from edgectl.adapters.store import Event, EventType, Session
+from edgectl.adapters.store import Event, EventType, MeterSample, Session
 
 log = structlog.get_logger(__name__)
 
@@ -86,24 +87,23 @@ def _three_phase(deps: Deps, station_id: str, connector_id: int) -> bool:
     return connector is not None and connector.wiring.three_phase
 
 
+def _note_not_own(conn: StationConnection, transaction_id: int, owner: str | None) -> None:
+    if owner is None:
+        conn.note("unknown_transaction", {"action": "transaction", "transaction_id": transaction_id})
+    else:
+        conn.note("foreign_transaction", {"action": "transaction", "transaction_id": transaction_id, "owner": owner})
+
+
 async def _own_session(deps: Deps, conn: StationConnection, transaction_id: int) -> Session | None:
     session = await deps.store.sessions.get(transaction_id)
-    if session is None:
-        conn.note("unknown_transaction", {"action": "transaction", "transaction_id": transaction_id})
-        return None
-    if session.station_id != conn.station_id:
-        conn.note(
-            "foreign_transaction",
-            {"action": "transaction", "transaction_id": transaction_id, "owner": session.station_id},
-        )
+    if session is None or session.station_id != conn.station_id:
+        _note_not_own(conn, transaction_id, None if session is None else session.station_id)
         return None
     return session
 
 
-async def _store_samples(
-    deps: Deps, session: Session | None, meter_values: list[dict[str, Any]], three_phase: bool
-) -> Reading | None:
-    """Persist every non-empty sample (oldest first); return the latest reading."""
+def _readings(meter_values: list[dict[str, Any]], three_phase: bool) -> list[tuple[datetime, Reading]]:
+    """The non-empty readings of a meterValue list, oldest first."""
     parsed = sorted(
         (
             (parse_timestamp(mv["timestamp"]), parse_sampled_values(mv["sampledValue"], three_phase))
@@ -111,28 +111,46 @@ async def _store_samples(
         ),
         key=lambda pair: pair[0],
     )
-    latest: Reading | None = None
-    for at, reading in parsed:
-        if reading.empty:
-            continue
-        latest = reading
-        if session is not None:
+    return [(at, reading) for at, reading in parsed if not reading.empty]
+
+
+def _sample(at: datetime, reading: Reading) -> MeterSample:
+    return MeterSample(at, reading.energy_register_wh, reading.current_a, reading.power_w, reading.soc_percent)
+
+
+async def _store_samples(
+    deps: Deps, session: Session | None, meter_values: list[dict[str, Any]], three_phase: bool
+) -> Reading | None:
+    """Persist every non-empty sample (oldest first); return the latest reading."""
+    readings = _readings(meter_values, three_phase)
+    if session is not None:
+        for at, reading in readings:
+            s = _sample(at, reading)
             await deps.store.sessions.add_meter_values(
                 session.transaction_id,
                 at,
-                energy_wh=reading.energy_register_wh,
-                station_current_a=reading.current_a,
-                power_w=reading.power_w,
-                soc_percent=reading.soc_percent,
+                energy_wh=s.energy_wh,
+                station_current_a=s.station_current_a,
+                power_w=s.power_w,
+                soc_percent=s.soc_percent,
             )
-    return latest
+    return readings[-1][1] if readings else None
 
 
 async def meter_values(deps: Deps, conn: StationConnection, p: dict[str, Any]) -> dict[str, Any]:
     connector_id: int = p["connectorId"]
     transaction_id: int | None = p.get("transactionId")
-    session = None if transaction_id is None else await _own_session(deps, conn, transaction_id)
-    latest = await _store_samples(deps, session, p["meterValue"], _three_phase(deps, conn.station_id, connector_id))
+    readings = _readings(p["meterValue"], _three_phase(deps, conn.station_id, connector_id))
+    session = None
+    if transaction_id is not None:
+        # Ownership check and every sample in one store hop (the hot path of a busy site).
+        recorded = await deps.store.sessions.record_meter_values(
+            conn.station_id, transaction_id, [_sample(at, reading) for at, reading in readings]
+        )
+        session = recorded.session
+        if session is None:
+            _note_not_own(conn, transaction_id, recorded.owner)
+    latest = readings[-1][1] if readings else None
     if latest is None or deps.station(conn.station_id) is None:
         return {}
     if session is not None and not session.is_open:

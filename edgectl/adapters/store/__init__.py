@@ -8,6 +8,7 @@ from edgectl.adapters.store.alarms import Alarm, AlarmQuery, AlarmRepository
 from edgectl.adapters.store.cards import KEEP, CardFilter, CardPatch, CardRepository, Keep, StoredCard
 from edgectl.adapters.store.errors import AlreadyExistsError, NotFoundError, SchemaTooNewError, StoreError
 from edgectl.adapters.store.events import Event, EventQuery, EventRepository, EventType
+from edgectl.adapters.store.factory import FactoryReset, WipeResult
 from edgectl.adapters.store.maintenance import FileStatus, MaintenanceRepository
 from edgectl.adapters.store.sessions import ChargeType, MeterSample, Session, SessionRepository, Started, Stopped
 from edgectl.adapters.store.site import SiteRepository
@@ -16,6 +17,13 @@ from edgectl.adapters.store.station_events import StationEvent, StationEventQuer
 from edgectl.adapters.store.stations_registry import DetectedStation, StationRegistry
 from edgectl.adapters.store.store import DEFAULT_MAX_EVENTS, Store, open_store
 from edgectl.adapters.store.users import Role, User, UserRepository
+from edgectl.adapters.store.web_auth import (
+    BoxSettingsRepository,
+    StoredSession,
+    StoredToken,
+    WebAuthRepository,
+    secret_hash,
+)
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -24,6 +32,7 @@ __all__ = [
     "AlarmQuery",
     "AlarmRepository",
     "AlreadyExistsError",
+    "BoxSettingsRepository",
     "CardFilter",
     "CardPatch",
     "CardRepository",
@@ -33,6 +42,7 @@ __all__ = [
     "EventQuery",
     "EventRepository",
     "EventType",
+    "FactoryReset",
     "FileStatus",
     "Keep",
     "LocalList",
@@ -54,7 +64,12 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredCard",
+    "StoredSession",
+    "StoredToken",
     "User",
     "UserRepository",
+    "WebAuthRepository",
+    "WipeResult",
     "open_store",
+    "secret_hash",
 ]

@@ -14,22 +14,26 @@ Rules:
   which the energy register rose (or, without an energy reading, the earlier
   reading showed current flowing). Plugged-in-but-full time does not count.
 - `iter_range` streams over its own read connection: a million-row export runs
-  in constant memory and never holds the write lock.
+  in constant memory and never holds the write lock. `export_scan` reads the
+  same sessions as raw rows, with their samples, on the CSV export's worker
+  thread (stdlib sqlite3, one snapshot, no per-row thread hop).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 import aiosqlite
 import structlog
 
 from edgectl.adapters.store.codec import from_us, from_us_opt, to_us
-from edgectl.adapters.store.db import Database, connect
+from edgectl.adapters.store.db import BUSY_TIMEOUT_MS, Database, connect
 from edgectl.adapters.store.errors import NotFoundError
 from edgectl.core.phases import Phases
 
@@ -161,6 +165,48 @@ async def _reserve_id(conn: aiosqlite.Connection, reserved_at_us: int) -> int:
     return int(new_id)
 
 
+_SELECT_SESSION = "SELECT * FROM sessions WHERE transaction_id = ?"
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    session: Session | None  # None: unknown transaction, or another station's (see owner)
+    owner: str | None  # the station the transaction belongs to (None: unknown)
+    stored: int  # samples newly stored (replays are skipped)
+
+
+def _add_sample(raw: sqlite3.Connection, row: sqlite3.Row, sample: MeterSample) -> bool:
+    """Store one sample of the session `row`; False when already stored. Runs on the store's thread."""
+    transaction_id = row["transaction_id"]
+    at_us = to_us(sample.at)
+    energy_wh, power_w, soc_percent = sample.energy_wh, sample.power_w, sample.soc_percent
+    currents = (None, None, None) if sample.station_current_a is None else tuple(sample.station_current_a)
+    cursor = raw.execute(
+        "INSERT OR IGNORE INTO session_samples (transaction_id, at_us, energy_wh, current_l1_a, current_l2_a,"
+        " current_l3_a, power_w, soc_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (transaction_id, at_us, energy_wh, *currents, power_w, soc_percent),
+    )
+    if cursor.rowcount == 0:
+        return False
+    previous = _sample_from_row(row)
+    previous_at_us = row["last_sample_at_us"]
+    if previous_at_us is not None and at_us <= previous_at_us:
+        return True  # late, out-of-order reading: history only, the latest stays
+    # Before any reading, the start's register is the earlier energy.
+    earlier_energy = row["meter_start_wh"] if previous is None else previous.energy_wh
+    since_us = row["start_at_us"] if previous_at_us is None else previous_at_us
+    added_s = 0.0
+    if row["stop_at_us"] is None and _charging_between(previous, earlier_energy, energy_wh):
+        added_s = max(0, at_us - since_us) / 1_000_000
+    raw.execute(
+        "UPDATE sessions SET last_sample_at_us = ?, energy_register_wh = COALESCE(?, energy_register_wh),"
+        " current_l1_a = ?, current_l2_a = ?, current_l3_a = ?, power_w = ?, soc_percent = ?,"
+        " effective_charge_duration_s = effective_charge_duration_s + ? WHERE transaction_id = ?",
+        (at_us, energy_wh, *currents, power_w, soc_percent, added_s, transaction_id),
+    )
+    return True
+
+
 class SessionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -229,37 +275,42 @@ class SessionRepository:
         soc_percent: float | None = None,
     ) -> bool:
         """Store one reading; False when it was already stored (a replay)."""
-        at_us = to_us(at)
         sample = MeterSample(at, energy_wh, station_current_a, power_w, soc_percent)
-        currents = (None, None, None) if station_current_a is None else tuple(station_current_a)
-        async with self._db.write() as conn:
-            row = await _row(conn, transaction_id)
+
+        def unit(raw: sqlite3.Connection) -> bool:
+            row = raw.execute(_SELECT_SESSION, (transaction_id,)).fetchone()
             if row is None:
                 raise NotFoundError(transaction_id)
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO session_samples (transaction_id, at_us, energy_wh, current_l1_a, current_l2_a,"
-                " current_l3_a, power_w, soc_percent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (transaction_id, at_us, energy_wh, *currents, power_w, soc_percent),
-            )
-            if cursor.rowcount == 0:
-                return False
-            previous = _sample_from_row(row)
-            previous_at_us = row["last_sample_at_us"]
-            if previous_at_us is not None and at_us <= previous_at_us:
-                return True  # late, out-of-order reading: history only, the latest stays
-            # Before any reading, the start's register is the earlier energy.
-            earlier_energy = row["meter_start_wh"] if previous is None else previous.energy_wh
-            since_us = row["start_at_us"] if previous_at_us is None else previous_at_us
-            added_s = 0.0
-            if row["stop_at_us"] is None and _charging_between(previous, earlier_energy, energy_wh):
-                added_s = max(0, at_us - since_us) / 1_000_000
-            await conn.execute(
-                "UPDATE sessions SET last_sample_at_us = ?, energy_register_wh = COALESCE(?, energy_register_wh),"
-                " current_l1_a = ?, current_l2_a = ?, current_l3_a = ?, power_w = ?, soc_percent = ?,"
-                " effective_charge_duration_s = effective_charge_duration_s + ? WHERE transaction_id = ?",
-                (at_us, sample.energy_wh, *currents, power_w, soc_percent, added_s, transaction_id),
-            )
-        return True
+            return _add_sample(raw, row, sample)
+
+        return await self._db.transact(unit)
+
+    async def record_meter_values(
+        self, station_id: str, transaction_id: int, samples: list[MeterSample]
+    ) -> Recorded:
+        """A station's MeterValues for its transaction, oldest first, in one hop.
+
+        Nothing is stored when the transaction is unknown or another
+        station's (`Recorded.session` None, `owner` says whose); samples
+        already stored are skipped. `session` is the session as it was
+        before these samples.
+        """
+
+        def unit(raw: sqlite3.Connection) -> Recorded:
+            row = raw.execute(_SELECT_SESSION, (transaction_id,)).fetchone()
+            if row is None:
+                return Recorded(None, None, 0)
+            if row["station_id"] != station_id:
+                return Recorded(None, row["station_id"], 0)
+            before = session_from_row(row)
+            stored = 0
+            for sample in samples:
+                if stored:
+                    row = raw.execute(_SELECT_SESSION, (transaction_id,)).fetchone()
+                stored += _add_sample(raw, row, sample)
+            return Recorded(before, station_id, stored)
+
+        return await self._db.transact(unit)
 
     async def stop(
         self,
@@ -363,3 +414,77 @@ class SessionRepository:
                         yield session_from_row(row)
         finally:
             await conn.close()
+
+    def export_scan(self, start_from: datetime | None = None, start_to: datetime | None = None) -> ExportScan:
+        """The sessions of `iter_range` as raw rows, for the CSV export's worker thread (see ExportScan)."""
+        lo = -(2**62) if start_from is None else to_us(start_from)
+        hi = 2**62 if start_to is None else to_us(start_to)
+        return ExportScan(self._db.path, lo, hi)
+
+
+# transaction_id, station_id, connector_id, id_tag, charge_type, start_at_us, meter_start_wh,
+# last_sample_at_us, energy_register_wh, effective_charge_duration_s, stop_at_us, meter_stop_wh, comment
+ExportRow = tuple[int, str, int, str, str, int, int, int | None, float | None, float, int | None, int | None, str]
+ExportSamples = dict[int, list[tuple[int, float]]]  # transaction id -> (at_us, energy_wh), oldest first
+_EXPORT_SELECT = (
+    "SELECT transaction_id, station_id, connector_id, id_tag, charge_type, start_at_us, meter_start_wh,"
+    " last_sample_at_us, energy_register_wh, effective_charge_duration_s, stop_at_us, meter_stop_wh, comment"
+    " FROM sessions WHERE start_at_us >= ? AND start_at_us < ? ORDER BY start_at_us, transaction_id"
+)
+
+
+class ExportScan:
+    """Sessions started in [lo_us, hi_us), oldest first, with their energy samples, read on a worker thread.
+
+    The stdlib sqlite3 on a query-only connection of its own: no thread hop
+    per row (aiosqlite's cost), and one read transaction, so the sessions and
+    their samples come from one WAL snapshot while the daemon keeps writing.
+    The samples are those of sessions that ever stored one (`last_sample_at_us`),
+    fetched in one query per chunk. `interrupt` may be called from any thread.
+    """
+
+    def __init__(self, path: Path, lo_us: int, hi_us: int) -> None:
+        self.path, self.lo_us, self.hi_us = path, lo_us, hi_us
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # sqlite3_interrupt must not race the close
+        self._interrupted = False
+
+    def __enter__(self) -> ExportScan:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute("PRAGMA query_only = ON")
+        with self._lock:
+            self._conn = conn
+            if self._interrupted:
+                conn.interrupt()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def interrupt(self) -> None:
+        """Abort the running (or next) statement: the reader gets sqlite3.OperationalError."""
+        with self._lock:
+            self._interrupted = True
+            if self._conn is not None:
+                self._conn.interrupt()
+
+    def chunks(self, size: int) -> Iterator[tuple[list[ExportRow], ExportSamples]]:
+        """Chunks of `size` sessions with the energy samples of those that ever stored one."""
+        conn = self._conn
+        assert conn is not None, "use ExportScan in a with block"
+        conn.execute("BEGIN")  # one snapshot for the sessions and all their samples; __exit__ ends it
+        cursor = conn.execute(_EXPORT_SELECT, (self.lo_us, self.hi_us))
+        while rows := cursor.fetchmany(size):
+            ids = [r[0] for r in rows if r[7] is not None]
+            samples: ExportSamples = {}
+            if ids:
+                for tid, at_us, energy_wh in conn.execute(
+                    "SELECT transaction_id, at_us, energy_wh FROM session_samples WHERE energy_wh IS NOT NULL"
+                    f" AND transaction_id IN ({','.join('?' * len(ids))}) ORDER BY transaction_id, at_us",
+                    ids,
+                ):
+                    samples.setdefault(tid, []).append((at_us, energy_wh))
+            yield rows, samples

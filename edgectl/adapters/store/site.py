@@ -62,7 +62,8 @@ class SiteRepository:
 
     async def replace(self, site: Site) -> None:
         """Write the whole site, cards included, in one transaction."""
-        async with self._db.write() as conn:
+        # alone: the site tables' foreign keys are deferred, checked at COMMIT.
+        async with self._db.write(alone=True) as conn:
             for table in _SITE_TABLES:
                 await conn.execute(f"DELETE FROM {table}")  # fixed names, never input
             await _write_settings(conn, site)

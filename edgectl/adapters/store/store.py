@@ -13,6 +13,7 @@ from edgectl.adapters.store.alarms import AlarmRepository
 from edgectl.adapters.store.cards import CardRepository
 from edgectl.adapters.store.db import Database, connect, load_migrations, migrate
 from edgectl.adapters.store.events import EventRepository
+from edgectl.adapters.store.factory import FactoryReset
 from edgectl.adapters.store.maintenance import MaintenanceRepository
 from edgectl.adapters.store.sessions import SessionRepository
 from edgectl.adapters.store.site import SiteRepository
@@ -20,6 +21,7 @@ from edgectl.adapters.store.station_auth import StationAuthRepository
 from edgectl.adapters.store.station_events import StationEventRepository
 from edgectl.adapters.store.stations_registry import StationRegistry
 from edgectl.adapters.store.users import UserRepository
+from edgectl.adapters.store.web_auth import BoxSettingsRepository, WebAuthRepository
 from edgectl.clock import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
@@ -41,6 +43,9 @@ class Store:
     station_auth: StationAuthRepository
     alarms: AlarmRepository
     maintenance: MaintenanceRepository
+    web_auth: WebAuthRepository
+    box_settings: BoxSettingsRepository
+    factory: FactoryReset
     _db: Database
 
     async def integrity_check(self) -> str:
@@ -70,6 +75,7 @@ async def open_store(
     clock = clock or SystemClock()
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = await connect(path)
+    db: Database | None = None
     try:
         version = await migrate(conn, clock, load_migrations())
         db = Database(conn, path, clock)
@@ -86,11 +92,16 @@ async def open_store(
             station_auth=StationAuthRepository(db),
             alarms=AlarmRepository(db),
             maintenance=MaintenanceRepository(db),
+            web_auth=WebAuthRepository(db),
+            box_settings=BoxSettingsRepository(db),
+            factory=FactoryReset(db),
             _db=db,
         )
         log.info("store.opened", path=str(path), schema_version=version)
         yield store
     finally:
+        if db is not None:
+            await db.flush()  # writers still waiting on a batch get their answer
         with contextlib.suppress(Exception):
             # Fold the WAL back so the file alone is a complete copy at rest.
             await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,8 +1,9 @@
 """`create_app(deps)`: the aiohttp application of the web adapter.
 
 Dependencies travel in typed app keys (`DEPS`, `AUTH`, `SITE`, `REM`,
-`FEEDS`). Start-up (cleanup_ctx, in order): load the site from the store,
-start the remote-energy watchdog; shutdown reverses it and ends live feeds.
+`FEEDS`, `BOX`). Start-up (cleanup_ctx, in order): load the site and the
+security settings an admin changed from the store, start the remote-energy
+watchdog; shutdown reverses it and ends live feeds.
 Middlewares: every error becomes problem+json; every response gets the
 security headers (no sniffing, no framing, no caching of API answers).
 """
@@ -16,8 +17,19 @@ import structlog
 from aiohttp import web
 
 from edgectl import __version__
-from edgectl.adapters.web import live, rem, views_auth, views_cards, views_ops, views_site, views_stations
+from edgectl.adapters.web import (
+    live,
+    rem,
+    views_alarms,
+    views_auth,
+    views_cards,
+    views_ops,
+    views_site,
+    views_stations,
+    views_system,
+)
 from edgectl.adapters.web.auth import Authenticator
+from edgectl.adapters.web.boxsettings import BOX, BoxState, load_security
 from edgectl.adapters.web.deps import DEPS, WebDeps
 from edgectl.adapters.web.openapi import DOCS_HTML, build_document
 from edgectl.adapters.web.problems import Problem, from_problem, problem_response
@@ -47,7 +59,7 @@ async def docs(ctx: Ctx) -> web.StreamResponse:
     return resp
 
 
-_MODULES = (views_auth, views_site, views_stations, views_ops, views_cards, rem, live)
+_MODULES = (views_auth, views_site, views_stations, views_ops, views_cards, views_alarms, views_system, rem, live)
 
 
 def all_routes() -> list[RouteSpec]:
@@ -85,6 +97,9 @@ async def problems_middleware(
 
 async def _startup(app: web.Application) -> AsyncIterator[None]:
     await app[SITE].load()
+    deps = app[DEPS]
+    # The security policy an admin changed (box settings) over the defaults.
+    app[AUTH].policy, app[BOX].tls10 = await load_security(deps.store, deps.policy, deps.config)
     yield
 
 
@@ -99,6 +114,7 @@ def create_app(deps: WebDeps) -> web.Application:
     app[SITE] = SiteState(deps.store, deps.on_site_changed, deps.models)
     app[rem.REM] = rem.RemoteEnergy(deps.clock, deps.live, deps.store)
     app[live.FEEDS] = live.Feeds()
+    app[BOX] = BoxState(tls10=deps.config.tls10)
     app.cleanup_ctx.append(_startup)
     app.cleanup_ctx.append(rem.rem_watchdog)
     app.on_shutdown.append(_close_feeds)

@@ -7,12 +7,17 @@ Rules (SPEC §6, docs/security.md):
   password is refused; a success resets the counter;
 - every login, failure, lock-out and logout goes to the event log (type
   security) and to structlog;
-- cookie sessions live in memory (a restart logs everyone out) and die after
-  `inactivity_s` without a request; each carries its own CSRF token;
-- bearer tokens (issued to webservices/admin logins) live in memory too and
-  expire after `token_ttl_s`; HTTP basic is checked like a login (so it is
-  locked out the same way) with a short cache of successful checks to keep
-  the slow hash off every API call;
+- cookie sessions and bearer tokens are kept in the store (only a SHA-256 of
+  the cookie value / token is written), so they survive a daemon restart; a
+  cookie session dies after `inactivity_s` without a request (its last use is
+  written at most every `TOUCH_S`, so after a restart it may end up to that
+  much earlier), a token after `token_ttl_s`; a password, role or scope change
+  and a user's deletion revoke every session and token of that user; each
+  cookie session carries its own CSRF token; HTTP basic is checked like a
+  login (so it is locked out the same way) with a short in-memory cache of
+  successful checks to keep the slow hash off every API call;
+- the policy (failures, lock-out, inactivity) can be changed by an admin at
+  run time (`policy` is replaced; the next request uses it);
 - the factory account may only log in with a cookie (it runs the wizard);
   webservices logins may only use basic/bearer (REST API only).
 """
@@ -24,11 +29,11 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
-from edgectl.adapters.store import Event, EventType, Store, User
+from edgectl.adapters.store import Event, EventType, Store, StoredSession, StoredToken, User, secret_hash
 from edgectl.adapters.web.deps import SecurityPolicy
 from edgectl.adapters.web.passwords import burn_time, verify_password
 from edgectl.adapters.web.problems import Problem
@@ -56,13 +61,18 @@ class Principal:
 class WebSession:
     username: str
     csrf_token: str
-    last_seen: float  # monotonic
+    last_seen: datetime  # wall clock (it must survive a restart)
+    written: datetime  # the last_seen the store holds
 
 
 @dataclass
 class Token:
     username: str
-    expires: float  # monotonic
+    expires: datetime
+
+
+TOUCH_S = 30.0  # a session's last use is written to the store at most this often
+PURGE_S = 3600.0  # expired sessions and tokens are deleted from the store this often
 
 
 class Authenticator:
@@ -70,9 +80,11 @@ class Authenticator:
         self._store = store
         self._clock = clock
         self.policy = policy
+        # Caches of the store, by SHA-256 of the secret; the store is the truth.
         self._sessions: dict[str, WebSession] = {}
         self._tokens: dict[str, Token] = {}
         self._basic_ok: dict[str, tuple[str, float]] = {}  # sha256(user:pass) -> (hash seen, until)
+        self._purged_at: float | None = None
 
     # --- login -------------------------------------------------------------------
 
@@ -110,53 +122,86 @@ class Authenticator:
             user = replace(user, failed_logins=0, locked_until=None)
         return user
 
-    def open_session(self, user: User) -> tuple[str, WebSession]:
-        self._expire()
+    async def open_session(self, user: User) -> tuple[str, WebSession]:
+        await self._purge()
         sid = secrets.token_urlsafe(32)
-        session = WebSession(user.username, secrets.token_urlsafe(32), self._clock.monotonic())
-        self._sessions[sid] = session
+        now = self._clock.now()
+        session = WebSession(user.username, secrets.token_urlsafe(32), now, now)
+        await self._store.web_auth.add_session(StoredSession(secret_hash(sid), user.username, session.csrf_token,
+                                                             now, now))
+        self._sessions[secret_hash(sid)] = session
         return sid, session
 
-    def close_session(self, sid: str) -> None:
-        self._sessions.pop(sid, None)
+    async def close_session(self, sid: str) -> None:
+        key = secret_hash(sid)
+        self._sessions.pop(key, None)
+        await self._store.web_auth.delete_session(key)
 
-    def close_user(self, username: str) -> None:
+    async def close_user(self, username: str) -> None:
         """Log a user out everywhere (deleted, role or password changed)."""
-        for sid in [s for s, v in self._sessions.items() if v.username.lower() == username.lower()]:
-            del self._sessions[sid]
-        for tok in [t for t, v in self._tokens.items() if v.username.lower() == username.lower()]:
-            del self._tokens[tok]
+        for key in [k for k, v in self._sessions.items() if v.username.lower() == username.lower()]:
+            del self._sessions[key]
+        for key in [k for k, v in self._tokens.items() if v.username.lower() == username.lower()]:
+            del self._tokens[key]
         self._basic_ok.clear()
+        await self._store.web_auth.revoke_user(username)
 
-    def issue_token(self, username: str) -> tuple[str, float]:
+    async def close_all(self) -> None:
+        """Everybody out (back to factory)."""
+        self._sessions.clear()
+        self._tokens.clear()
+        self._basic_ok.clear()
+        await self._store.web_auth.revoke_all()
+
+    async def issue_token(self, username: str) -> tuple[str, float]:
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = Token(username, self._clock.monotonic() + self.policy.token_ttl_s)
+        now = self._clock.now()
+        expires = now + timedelta(seconds=self.policy.token_ttl_s)
+        await self._store.web_auth.add_token(StoredToken(secret_hash(token), username, now, expires))
+        self._tokens[secret_hash(token)] = Token(username, expires)
         return token, self.policy.token_ttl_s
 
     # --- per request -------------------------------------------------------------
 
     async def from_cookie(self, sid: str) -> Principal | None:
-        session = self._sessions.get(sid)
+        key = secret_hash(sid)
+        session = self._sessions.get(key)
         if session is None:
-            return None
-        now = self._clock.monotonic()
-        if now - session.last_seen > self.policy.inactivity_s:
-            del self._sessions[sid]
+            stored = await self._store.web_auth.get_session(key)
+            if stored is None:
+                return None
+            session = WebSession(stored.username, stored.csrf_token, stored.last_seen, stored.last_seen)
+            self._sessions[key] = session
+        now = self._clock.now()
+        if (now - session.last_seen).total_seconds() > self.policy.inactivity_s:
+            self._sessions.pop(key, None)
+            await self._store.web_auth.delete_session(key)
             log.info("web.session_expired", username=session.username)
             return None
         user = await self._store.users.get(session.username)
         if user is None:
-            del self._sessions[sid]
+            self._sessions.pop(key, None)
+            await self._store.web_auth.delete_session(key)
             return None
         session.last_seen = now
+        if (now - session.written).total_seconds() >= TOUCH_S:
+            session.written = now
+            await self._store.web_auth.touch_session(key, now)
         return Principal(user.username, user.role.value, user.zone_scope, "cookie", sid, session.csrf_token)
 
     async def from_header(self, header: str) -> Principal:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
-            token = self._tokens.get(value.strip())
-            if token is None or token.expires < self._clock.monotonic():
-                self._tokens.pop(value.strip(), None)
+            key = secret_hash(value.strip())
+            token = self._tokens.get(key)
+            if token is None:
+                stored = await self._store.web_auth.get_token(key)
+                if stored is not None:
+                    token = self._tokens[key] = Token(stored.username, stored.expires_at)
+            if token is None or token.expires < self._clock.now():
+                if token is not None:
+                    self._tokens.pop(key, None)
+                    await self._store.web_auth.delete_token(key)
                 raise Problem(401, "unknown or expired bearer token")
             user = await self._store.users.get(token.username)
             if user is None:
@@ -177,10 +222,16 @@ class Authenticator:
             return Principal(user.username, user.role.value, user.zone_scope, "basic")
         raise Problem(401, "unsupported authorization scheme (use Basic or Bearer)")
 
-    def _expire(self) -> None:
-        now = self._clock.monotonic()
-        for sid in [s for s, v in self._sessions.items() if now - v.last_seen > self.policy.inactivity_s]:
-            del self._sessions[sid]
+    async def _purge(self) -> None:
+        mono = self._clock.monotonic()
+        if self._purged_at is not None and mono - self._purged_at < PURGE_S:
+            return
+        self._purged_at = mono
+        now = self._clock.now()
+        idle_before = now - timedelta(seconds=self.policy.inactivity_s)
+        self._sessions = {k: v for k, v in self._sessions.items() if v.last_seen >= idle_before}
+        self._tokens = {k: v for k, v in self._tokens.items() if v.expires >= now}
+        await self._store.web_auth.purge(idle_before, now)
 
     async def security(self, message: str, username: str | None, **details: object) -> None:
         log.info("web.security", message=message, username=username, **details)

@@ -8,28 +8,39 @@ or before the controller runs (the endpoints then answer 503).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
-from edgectl.adapters.store import Store
+from edgectl.adapters.store import Alarm, Store
 from edgectl.adapters.web.passwords import ScryptParams
 from edgectl.clock import Clock
 from edgectl.core.site import Site, StationModel
 from edgectl.ports import LiveStatus, StationCommands
-from edgectl.settings import WebConfig
+from edgectl.settings import SystemConfig, WebConfig
 
 
 @dataclass(frozen=True, slots=True)
 class SecurityPolicy:
-    """SPEC §6 defaults; the admin page shows them (read-only for now)."""
+    """SPEC §6 defaults. An admin changes failures, lock-out and inactivity at
+    run time (stored in the box settings, `security.py`); these are the values
+    until then."""
 
     max_failures: int = 6  # failed logins before the account locks
     lockout_s: float = 60.0
     inactivity_s: float = 600.0  # a cookie session dies after this long unused
     token_ttl_s: float = 24 * 3600.0  # bearer tokens for webservices logins
     scrypt: ScryptParams = field(default_factory=ScryptParams)
+
+
+class AlarmControl(Protocol):
+    """The running alarm monitor (`edgectl.services.AlarmMonitor`): an operator's
+    clear must go through it, so that it stops expecting the alarm."""
+
+    async def clear(self, alarm_id: int, actor: str) -> Alarm | None: ...
 
 
 @dataclass
@@ -47,6 +58,13 @@ class WebDeps:
     # How often the remote-energy watchdog looks at the heartbeat; None: never
     # (tests call `RemoteEnergy.check()` themselves with a FakeClock).
     rem_watch_s: float | None = 5.0
+    alarms: AlarmControl | None = None  # None: clears go to the store directly (tests)
+    system: SystemConfig = field(default_factory=SystemConfig)  # reboot / back-to-factory commands
+    # Where the box's systemd-networkd file is written; None: network settings are stored only.
+    network_dir: Path | None = None
+    diagnostics_dir: Path | None = None  # what stations uploaded (`<dir>/<station>/<file>`), for station reports
+    # Restarts the HTTPS listener with the new TLS 1.0 setting (set by `WebServer`); None: no live listener.
+    restart_https: Callable[[bool], Awaitable[bool]] | None = None
 
 
 DEPS = web.AppKey("edgectl_deps", WebDeps)

@@ -14,7 +14,7 @@ from edgectl.adapters.web.routing import ANON, RouteSpec
 from edgectl.adapters.web.schemas import COMPONENTS, INT, STR, ref
 
 API_PREFIX = "/api/v1"
-PATH_PARAM_SCHEMAS = {"transaction_id": INT}
+PATH_PARAM_SCHEMAS = {"transaction_id": INT, "alarm_id": INT}
 
 
 def _operation(spec: RouteSpec) -> dict[str, Any]:

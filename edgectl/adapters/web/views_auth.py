@@ -59,7 +59,7 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     if user.role is Role.WEBSERVICES:
         await ctx.auth.security("login refused: webservices accounts use the REST API only", user.username)
         raise Problem(403, "webservices accounts use HTTP Basic or Bearer authentication, not the dashboard")
-    sid, session = ctx.auth.open_session(user)
+    sid, session = await ctx.auth.open_session(user)
     await ctx.auth.security("login", user.username, via="cookie", role=user.role.value)
     resp = json_response({"username": user.username, "role": user.role.value, "zone_scope": user.zone_scope,
                           "csrf_token": session.csrf_token})
@@ -73,7 +73,7 @@ async def login(ctx: Ctx) -> web.StreamResponse:
 @api.route("POST", "/auth/logout", LOGGED_IN, "Log out", "auth", status=204)
 async def logout(ctx: Ctx) -> web.StreamResponse:
     if ctx.user.session_id is not None:
-        ctx.auth.close_session(ctx.user.session_id)
+        await ctx.auth.close_session(ctx.user.session_id)
     await ctx.auth.security("logout", ctx.user.username)
     resp = web.Response(status=204)
     resp.del_cookie(SESSION_COOKIE, path="/")
@@ -92,7 +92,7 @@ async def me(ctx: Ctx) -> web.StreamResponse:
            response=ref("Token"), status=201,
            description="For API clients: call with HTTP Basic, then send `Authorization: Bearer <token>`.")
 async def issue_token(ctx: Ctx) -> web.StreamResponse:
-    token, ttl = ctx.auth.issue_token(ctx.user.username)
+    token, ttl = await ctx.auth.issue_token(ctx.user.username)
     await ctx.auth.security("token issued", ctx.user.username, via=ctx.user.via)
     return json_response({"token": token, "token_type": "Bearer", "expires_in": ttl}, 201)
 
@@ -103,7 +103,7 @@ async def change_own_password(ctx: Ctx) -> web.StreamResponse:
     user = await ctx.auth.check_credentials(ctx.user.username, ctx.body["old_password"], ctx.user.via)
     password_hash = await new_hash(ctx, user.username, ctx.body["new_password"])
     await ctx.deps.store.users.update(User(user.username, password_hash, user.role, user.zone_scope))
-    ctx.auth.close_user(user.username)
+    await ctx.auth.close_user(user.username)
     await ctx.auth.security("password changed", user.username)
     return web.Response(status=204)
 
@@ -209,7 +209,7 @@ async def patch_user(ctx: Ctx) -> web.StreamResponse:
         raise Problem(409, "an admin cannot take away their own admin role")
     password_hash = await new_hash(ctx, user.username, b["password"]) if "password" in b else user.password_hash
     await ctx.deps.store.users.update(User(user.username, password_hash, role, scope, 0, None))
-    ctx.auth.close_user(user.username)
+    await ctx.auth.close_user(user.username)
     if role is not user.role:
         await ctx.auth.security("role changed", user.username, old=user.role.value, new=role.value, actor=ctx.actor)
     if scope != user.zone_scope:
@@ -228,7 +228,7 @@ async def delete_user(ctx: Ctx) -> web.StreamResponse:
     if user.username.lower() == ctx.user.username.lower():
         raise Problem(409, "an admin cannot delete their own account")
     await ctx.deps.store.users.delete(user.username)
-    ctx.auth.close_user(user.username)
+    await ctx.auth.close_user(user.username)
     await ctx.auth.security("user deleted", user.username, role=user.role.value, actor=ctx.actor)
     return web.Response(status=204)
 

@@ -17,6 +17,7 @@ from edgectl.adapters.web.problems import Problem
 from edgectl.adapters.web.routing import ADMINS, STAFF, Api, Ctx, json_response
 from edgectl.adapters.web.schemas import arr, ref
 from edgectl.adapters.web.sitestate import public, site_doc
+from edgectl.adapters.web.views_system import security_json
 from edgectl.core.site import Site
 from edgectl.sitefile import SiteFileError, export_site, load_site
 
@@ -88,13 +89,7 @@ async def import_site_file(ctx: Ctx) -> web.StreamResponse:
 @api.route("GET", "/settings", STAFF, "Show site settings and the security policy", "settings",
            response=ref("SettingsView"))
 async def get_settings(ctx: Ctx) -> web.StreamResponse:
-    p, c = ctx.deps.policy, ctx.deps.config
-    return json_response({
-        "site": _settings_json(site_doc(ctx.site_state.site)),
-        "security": {"max_failures": p.max_failures, "lockout_s": p.lockout_s, "inactivity_s": p.inactivity_s,
-                     "token_ttl_s": p.token_ttl_s, "tls10": c.tls10, "http_port": c.http_port,
-                     "https_port": c.https_port},
-    })
+    return json_response({"site": _settings_json(site_doc(ctx.site_state.site)), "security": security_json(ctx)})
 
 
 @api.route("PUT", "/settings", ADMINS, "Change site settings", "settings", body=ref("Settings"),

@@ -50,6 +50,7 @@ PAGES: dict[str, Page] = {
     "station": Page(_("Station"), "station.html", "station.js", STAFF_UI),
     "sessions": Page(_("Sessions"), "sessions.html", "sessions.js", STAFF_UI),
     "events": Page(_("Station events"), "events.html", "sessions.js", STAFF_UI),
+    "alarms": Page(_("Alarms"), "alarms.html", "alarms.js", STAFF_UI),
     "cards": Page(_("Cards"), "cards.html", "cards.js", STAFF_UI),
     "wizard": Page(_("Commissioning wizard"), "wizard.html", "forms.js wizard.js", WIZARD_UI),
     "password": Page(_("My password"), "password.html", "admin_ops.js", STAFF_UI),
@@ -93,7 +94,7 @@ def _html(body: str, status: int = 200) -> web.Response:
 def _nav(name: str, who: Principal, gettext: Callable[[str], str]) -> str:
     gt = gettext
     items = [("dashboard", _("Dashboard")), ("sessions", _("Sessions")), ("events", _("Station events")),
-             ("cards", _("Cards"))]
+             ("alarms", _("Alarms")), ("cards", _("Cards"))]
     if who.role == "factory":
         items = [("wizard", _("Commissioning wizard"))]
     elif who.role == "admin":

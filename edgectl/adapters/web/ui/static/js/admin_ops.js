@@ -8,15 +8,44 @@
   const ok = (yes, on, off) => h("span", { class: "badge " + (yes ? "st-available" : "st-offline") }, yes ? on : off);
 
   async function meters() {
+    const MFIELDS = [["id", t("Meter")], ["name", t("Name")], ["model", t("Model")], ["transport", t("Transport")], ["host", t("Host")], ["port", t("Port")],
+      ["unit_id", t("Modbus unit id")], ["serial_port", t("Serial port")], ["baudrate", t("Baud rate")]];
+    const NUMS = ["port", "unit_id", "baudrate"];
+    const form = h("form", { class: "grid-form", id: "meter-form", novalidate: true },
+      MFIELDS.map(([k, l]) => k === "transport" ? FORMS_FIELD(l, h("select", { id: "m-" + k, name: k }, [["tcp", "Modbus TCP"], ["rtu", "Modbus RTU"]].map(([v, x]) => h("option", { value: v }, x))), k)
+        : FORMS_FIELD(l, h("input", { id: "m-" + k, name: k, type: NUMS.includes(k) ? "number" : "text" }), k)),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "meter-save" }, t("Save the meter")), h("button", { type: "reset", id: "meter-new" }, t("New meter"))),
+      h("p", { class: "error", dataset: { errorFor: "_form" } }));
+    let editing = null;
+    form.addEventListener("reset", () => { editing = null; $("#m-id").disabled = false; });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); clearErrors(form);
+      const v = {};
+      for (const [k] of MFIELDS) { const el = $("#m-" + k); if (el.value !== "") v[k] = NUMS.includes(k) ? Number(el.value) : el.value; }
+      if (editing) v.id = editing;
+      try {
+        const r = editing ? await api("PUT", "/meters/" + encodeURIComponent(editing), v) : await api("POST", "/meters", v);
+        flash(t("Saved.") + " " + t("Restart the controller for meter changes to take effect.")); form.reset(); await draw(); void r;
+      } catch (err) { showError(form, err); }
+    });
     const draw = async () => {
       const list = await api("GET", "/meters");
       const rows = list.map((m) => h("tr", { dataset: { meter: m.meter.id } }, h("td", {}, m.meter.id), h("td", {}, m.meter.model),
         h("td", {}, (m.meter.host || m.meter.serial_port || "") + (m.meter.port ? ":" + m.meter.port : "")), h("td", {}, m.zone || "–"),
-        h("td", {}, ok(m.health && m.health.ok, t("Connected"), t("Not connected"))),
-        h("td", { class: "num" }, m.current ? m.current.map((x) => EC.num(x, 1)).join(" / ") + " A" : "–")));
-      box.replaceChildren(h("p", { class: "notice" }, t("Meters and custom models are defined in the site file (System › site file); changing them needs a restart. Their live state refreshes every 5 s.")),
-        rows.length ? EC.table([t("Meter"), t("Model"), t("Address"), t("Zone"), t("State"), t("Current per phase")], rows) : h("p", { class: "muted" }, t("No meter.")));
+        h("td", {}, ok(m.health && m.health.state === "connected", t("Connected"), m.health ? t("Not connected") : t("Not polled yet (restart)"))),
+        h("td", { class: "num" }, m.current ? m.current.map((x) => EC.num(x, 1)).join(" / ") + " A" : "–"),
+        h("td", {}, h("button", { type: "button", dataset: { edit: m.meter.id }, onclick: () => {
+          form.reset(); editing = m.meter.id;
+          for (const [k] of MFIELDS) { const el = $("#m-" + k); el.value = m.meter[k] ?? (k === "transport" ? "tcp" : ""); }
+          $("#m-id").disabled = true; form.scrollIntoView();
+        } }, t("Edit")), " ", h("button", { type: "button", class: "danger", dataset: { remove: m.meter.id }, onclick: async () => {
+          if (!confirm(t("Remove meter {id}?", { id: m.meter.id }))) return;
+          try { await api("DELETE", "/meters/" + encodeURIComponent(m.meter.id)); flash(t("Removed.") + " " + t("Restart the controller for meter changes to take effect.")); await draw(); }
+          catch (e) { flash(e.message, "error"); } } }, t("Remove")))));
+      $("#meter-list").replaceChildren(rows.length ? EC.table([t("Meter"), t("Model"), t("Address"), t("Zone"), t("State"), t("Current per phase"), ""], rows, { id: "meters-table" }) : h("p", { class: "muted" }, t("No meter.")));
     };
+    box.replaceChildren(h("p", { class: "notice", id: "meters-restart" }, t("Meter changes are saved at once but the controller polls the meters it started with: restart it (Admin › System › Reboot) for a change to take effect. The live state refreshes every 5 s.")),
+      h("div", { id: "meter-list" }), h("h3", {}, t("Add or edit a meter")), form);
     await draw(); setInterval(() => draw().catch(() => {}), 5000);
   }
 
@@ -95,11 +124,23 @@
       h("h3", {}, t("Stations")), EC.table([t("Identity"), t("Zone"), t("Connection"), t("Connectors")], stations.map((s) => h("tr", {}, h("td", {}, s.station.id), h("td", {}, s.station.zone),
         h("td", {}, s.online ? ok(true, t("Online"), "") : badge(null, false)), h("td", {}, s.connectors.map((c) => badge(c.status, s.online)))))),
       h("h3", {}, t("Power meters")), EC.table([t("Meter"), t("State"), t("Current per phase")], meters.map((m) => h("tr", {}, h("td", {}, m.meter.id),
-        h("td", {}, ok(m.health && m.health.ok, t("Connected"), t("Not connected"))), h("td", {}, m.current ? m.current.map((x) => amps(x)).join(" / ") : "–")))),
+        h("td", {}, ok(m.health && m.health.state === "connected", t("Connected"), t("Not connected"))), h("td", {}, m.current ? m.current.map((x) => amps(x)).join(" / ") : "–")))),
       h("h3", {}, t("Recent system events")), EC.table([t("Time"), t("Message")], events.map((e) => h("tr", {}, h("td", {}, when(e.at)), h("td", {}, e.message)))));
   }
 
   async function system() {
+    $("#reboot").addEventListener("click", async () => {
+      if (!confirm(t("Reboot the box now? Charging continues on the stations' fallback limits meanwhile."))) return;
+      try { await api("POST", "/system/reboot"); flash(t("The box is rebooting.")); } catch (e) { flash(e.message, "error"); }
+    });
+    const reset = $("#factory-form");
+    reset.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); clearErrors(reset);
+      const typed = $("#factory-confirm").value.trim();
+      if (typed !== "FACTORY RESET") { fieldError(reset, "confirm", t("Type FACTORY RESET to confirm.")); return; }
+      try { await api("POST", "/system/factory-reset", { confirm: typed }); location.href = "/login"; }
+      catch (err) { fieldError(reset, "confirm", err.message); }
+    });
     const form = $("#site-import");
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault(); clearErrors(form);

@@ -9,35 +9,70 @@
   const box = $("#admin-body");
   const section = document.body.dataset.page.split("/")[1];
 
-  function settingsForm(fields, toBody) {
-    const form = h("form", { class: "grid-form", novalidate: true }, fields, h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "save" }, t("Save"))),
+  /* A form that PUTs formData (through toBody) to path; returns the form (not yet placed). */
+  function putForm(id, path, fields, toBody, done) {
+    const form = h("form", { class: "grid-form", id, novalidate: true }, fields, h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: id + "-save" }, t("Save"))),
       h("p", { class: "error", dataset: { errorFor: "_form" } }));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault(); clearErrors(form);
-      try { await api("PUT", "/settings", toBody(formData(form))); flash(t("Saved.")); } catch (err) { showError(form, err); }
+      try { const r = await api("PUT", path, toBody(formData(form))); flash(t("Saved.")); if (done) done(r); } catch (err) { showError(form, err); }
     });
+    return form;
+  }
+  function settingsForm(fields, toBody) {
+    const form = putForm("settings-form", "/settings", fields, toBody);
+    $("button[type=submit]", form).id = "save";
     box.replaceChildren(form);
   }
+  const text = (id, name, value, attrs) => h("input", { id, name, value: value ?? "", ...(attrs || {}) });
+  const check = (id, name, checked) => h("input", { id, name, type: "checkbox", checked: !!checked });
 
   async function network() {
-    const s = (await api("GET", "/settings")).site;
-    settingsForm([field(t("Site name"), h("input", { id: "name", name: "name", value: s.name || "" }), "name"),
-      field(t("Time zone"), h("input", { id: "timezone", name: "timezone", value: s.timezone || "" }), "timezone"),
-      ...[[t("IP address"), location.hostname], [t("Subnet mask"), "–"], [t("Gateway"), "–"], [t("DNS"), "–"], [t("Proxy"), "–"], [t("DHCP server range"), "–"]]
-        .map(([l, v], i) => field(l, h("input", { id: "ro" + i, value: v, disabled: true }), "ro" + i))], (v) => ({ name: v.name, timezone: v.timezone }));
+    const [s, n] = await Promise.all([api("GET", "/settings").then((x) => x.site), api("GET", "/system/network")]);
+    const rendered = h("pre", { class: "result", id: "net-rendered" }, n.rendered);
+    const where = h("p", { class: "muted", id: "net-file" }, n.file ? t("Written to {f}", { f: n.file }) : t("Not written yet."));
+    const netForm = putForm("net-form", "/system/network", [
+      field(t("Host name"), text("hostname", "hostname", n.hostname), "hostname"),
+      field(t("Address from DHCP"), check("dhcp", "dhcp", n.dhcp), "dhcp"),
+      field(t("IP address"), text("address", "address", n.address, { placeholder: "192.168.1.10" }), "address"),
+      field(t("Subnet mask"), text("netmask", "netmask", n.netmask, { placeholder: "255.255.255.0" }), "netmask"),
+      field(t("Gateway"), text("gateway", "gateway", n.gateway), "gateway"),
+      field(t("DNS servers (comma-separated)"), text("dns", "dns", (n.dns || []).join(", ")), "dns"),
+      field(t("Proxy"), text("proxy", "proxy", n.proxy, { placeholder: "http://proxy:3128" }), "proxy"),
+      field(t("DHCP server for the stations"), check("dhcp_server", "dhcp_server", n.dhcp_server), "dhcp_server"),
+      field(t("DHCP range start"), text("dhcp_range_start", "dhcp_range_start", n.dhcp_range_start), "dhcp_range_start"),
+      field(t("DHCP range end"), text("dhcp_range_end", "dhcp_range_end", n.dhcp_range_end), "dhcp_range_end")],
+    (v) => { v.dns = v.dns.split(",").map((x) => x.trim()).filter(Boolean); for (const k of ["address", "netmask", "gateway", "proxy", "dhcp_range_start", "dhcp_range_end"]) if (!v[k]) v[k] = null; return v; },
+    (r) => { rendered.textContent = r.rendered; where.textContent = r.file ? t("Written to {f}", { f: r.file }) : t("Not written yet."); });
+    const siteForm = putForm("site-form", "/settings", [field(t("Site name"), text("name", "name", s.name), "name"),
+      field(t("Time zone"), text("timezone", "timezone", s.timezone), "timezone")], (v) => ({ name: v.name, timezone: v.timezone }));
+    box.replaceChildren(h("h3", {}, t("Site")), siteForm, h("h3", {}, t("The box's network")),
+      h("p", { class: "notice", id: "net-reboot" }, t("Network settings are written to the operating system's configuration and applied on the next reboot (Admin › System › Reboot); the running network does not change.")),
+      netForm, h("h3", {}, t("Configuration the box applies")), where, rendered);
   }
 
   async function supervision() {
-    const s = (await api("GET", "/settings")).site, r = s.remote_energy || {};
-    const rem = await api("GET", "/rem");
-    settingsForm([
-      h("p", { class: "notice" }, t("The link to a charge-point operator (OCPP supervision) is not configurable from this version's API. Remote energy management is.")),
-      field(t("Remote energy management"), h("input", { id: "enabled", name: "enabled", type: "checkbox", checked: r.enabled }), "enabled"),
-      field(t("Webservices login allowed to set setpoints"), h("input", { id: "login", name: "login", value: r.login || "" }), "login"),
+    const [s, cpo, rem] = await Promise.all([api("GET", "/settings").then((x) => x.site), api("GET", "/system/supervision"), api("GET", "/rem")]);
+    const r = s.remote_energy || {};
+    const pw = h("input", { id: "cpo-password", name: "password", type: "password", autocomplete: "new-password", placeholder: cpo.has_password ? t("(unchanged)") : "" });
+    const cpoForm = putForm("cpo-form", "/system/supervision", [
+      field(t("Link to the CPO enabled"), check("cpo-enabled", "enabled", cpo.enabled), "enabled"),
+      field(t("CPO URL (ws:// or wss://)"), text("cpo-url", "url", cpo.url, { placeholder: "wss://cpo.example.com/ocpp" }), "url"),
+      field(t("Charge-box identity"), text("cpo-identity", "identity", cpo.identity), "identity"),
+      field(t("Security profile"), sel("cpo-profile", "security_profile", [["0", t("0: none")], ["1", t("1: password")], ["2", t("2: password over TLS")]], String(cpo.security_profile)), "security_profile"),
+      field(t("Password (16-40 characters)"), pw, "password", cpo.has_password ? t("A password is stored; leave empty to keep it.") : null)],
+    (v) => { v.security_profile = Number(v.security_profile); if (!v.password) delete v.password; return v; }, () => { pw.value = ""; });
+    const remForm = putForm("rem-form", "/settings", [
+      field(t("Remote energy management"), check("enabled", "enabled", r.enabled), "enabled"),
+      field(t("Webservices login allowed to set setpoints"), text("login", "login", r.login), "login"),
       field(t("Minimum update period (s)"), h("input", { id: "period", name: "min_update_period_s", type: "number", value: r.min_update_period_s ?? 60 }), "min_update_period_s"),
       field(t("Heartbeat period (s)"), h("input", { id: "hb", name: "heartbeat_s", type: "number", value: r.heartbeat_s ?? 600 }), "heartbeat_s"),
-      field(t("Time synchronisation"), h("input", { id: "time_sync", name: "time_sync", type: "checkbox", checked: r.time_sync }), "time_sync"),
-      h("pre", { class: "result" }, JSON.stringify(rem, null, 2))], (v) => { if (!v.login) delete v.login; return { remote_energy: v }; });
+      field(t("Time synchronisation"), check("time_sync", "time_sync", r.time_sync), "time_sync")],
+    (v) => { if (!v.login) delete v.login; return { remote_energy: v }; });
+    $("button[type=submit]", remForm).id = "save";
+    box.replaceChildren(h("h3", {}, t("Link to a charge-point operator (CPO)")),
+      h("p", { class: "notice", id: "cpo-not-built" }, t("The settings are stored and checked, but this version does not relay the stations to the CPO yet: nothing connects upstream.")),
+      cpoForm, h("h3", {}, t("Remote energy management")), remForm, h("pre", { class: "result" }, JSON.stringify(rem, null, 2)));
   }
 
   async function shedding() {
@@ -50,14 +85,21 @@
 
   async function advanced() {
     const all = await api("GET", "/settings"), s = all.site, sec = all.security;
-    settingsForm([
-      field(t("Consumption optimisation"), h("input", { id: "consumption_optimisation", name: "consumption_optimisation", type: "checkbox", checked: s.consumption_optimisation }), "consumption_optimisation"),
-      field(t("Accept unknown stations automatically"), h("input", { id: "auto_register", name: "auto_register", type: "checkbox", checked: s.auto_register }), "auto_register"),
-      h("p", { class: "notice" }, t("Read-only in this version (set in the daemon configuration):")),
-      ...[[t("Session timeout (s)"), sec.inactivity_s], [t("Failed logins before lock-out"), sec.max_failures], [t("Lock-out (s)"), sec.lockout_s],
-        [t("TLS 1.0"), sec.tls10 ? t("on") : t("off")], [t("HTTP port"), sec.http_port], [t("HTTPS port"), sec.https_port ?? "–"]]
-        .map(([l, v], i) => field(l, h("input", { id: "sec" + i, value: v, disabled: true }), "sec" + i))],
+    const siteForm = putForm("settings-form", "/settings", [
+      field(t("Consumption optimisation"), check("consumption_optimisation", "consumption_optimisation", s.consumption_optimisation), "consumption_optimisation"),
+      field(t("Accept unknown stations automatically"), check("auto_register", "auto_register", s.auto_register), "auto_register")],
     (v) => ({ consumption_optimisation: v.consumption_optimisation, auto_register: v.auto_register }));
+    $("button[type=submit]", siteForm).id = "save";
+    const secForm = putForm("security-form", "/settings/security", [
+      field(t("Session timeout (s)"), h("input", { id: "inactivity_s", name: "inactivity_s", type: "number", min: "60", value: sec.inactivity_s }), "inactivity_s"),
+      field(t("Failed logins before lock-out"), h("input", { id: "max_failures", name: "max_failures", type: "number", min: "1", value: sec.max_failures }), "max_failures"),
+      field(t("Lock-out (s)"), h("input", { id: "lockout_s", name: "lockout_s", type: "number", min: "1", value: sec.lockout_s }), "lockout_s"),
+      field(t("TLS 1.0"), check("tls10", "tls10", sec.tls10), "tls10",
+        sec.tls10_applies === "live" ? t("The HTTPS server restarts with it at once; station connections (OCPP over TLS) take it at the next restart.") : t("Applies on restart.")),
+      ...[[t("HTTP port"), sec.http_port], [t("HTTPS port"), sec.https_port ?? "–"]].map(([l, v], i) => field(l, h("input", { id: "port" + i, value: v, disabled: true }), "port" + i, t("Set in the daemon configuration.")))],
+    (v) => ({ inactivity_s: v.inactivity_s, max_failures: v.max_failures, lockout_s: v.lockout_s, tls10: v.tls10 }),
+    (r) => { if (r.notes && r.notes.length) flash(t("Saved.") + " " + r.notes.join(" ")); });
+    box.replaceChildren(siteForm, h("h3", {}, t("Security")), secForm);
   }
 
   async function zones() { await FORMS.zoneEditor(box, null); }

@@ -183,6 +183,26 @@ const EC = (() => {
     });
   }
 
+  /* Alarms (kind in words; a table with a Clear button for operators). */
+  function alarmKind(k) {
+    const words = {
+      station_offline: t("Station offline"), meter_unreachable: t("Meter unreachable"), connector_faulted: t("Connector faulted"),
+      setpoint_not_respected: t("Not respecting its setpoint"), profile_rejected: t("Charging profile rejected"),
+    };
+    return words[k] || k;
+  }
+  function alarmsTable(list, onCleared, attrs) {
+    const canClear = ["admin", "user"].includes(document.body.dataset.role);
+    const rows = list.map((a) => h("tr", { dataset: { alarm: a.id, source: a.source } },
+      h("td", {}, when(a.raised_at)), h("td", {}, h("span", { class: "chip " + (a.active ? "warn" : "") }, alarmKind(a.kind))),
+      h("td", {}, a.source + (a.connector ? " #" + a.connector : "")), h("td", {}, a.code || ""), h("td", {}, a.message),
+      h("td", {}, a.active ? (canClear ? h("button", { type: "button", class: "small", dataset: { clear: a.id }, onclick: async (ev) => {
+        ev.target.disabled = true;
+        try { await api("POST", "/alarms/" + a.id + "/clear"); flash(t("Alarm cleared.")); onCleared(); } catch (e) { flash(e.message, "error"); ev.target.disabled = false; }
+      } }, t("Clear")) : t("active")) : t("cleared by {u} at {t}", { u: a.cleared_by || "–", t: when(a.cleared_at) }))));
+    return table([t("Raised"), t("Alarm"), t("Device"), t("Code"), t("Message"), ""], rows, attrs || {});
+  }
+
   /* The live feed: fn(status) after every control cycle; reconnects by itself. */
   function live(fn) {
     const es = new EventSource("/api/v1/live");
@@ -229,5 +249,5 @@ const EC = (() => {
   document.addEventListener("DOMContentLoaded", init);
 
   return { t, api, ApiError, h, $, $$, flash, showError, clearErrors, fieldError, num, amps, kwh, duration, when,
-           status, badge, reason, zoneBars, live, download, table, formData, cookie };
+           status, badge, reason, zoneBars, live, download, table, formData, cookie, alarmKind, alarmsTable };
 })();

@@ -1,5 +1,5 @@
-/* Dashboard: zone tree with outlets, fleet and charge counts, per-phase zone bars,
-   ongoing sessions, last-24 h figures and energy chart; live through /api/v1/live. */
+/* Dashboard: zone tree with outlets, fleet and charge counts, active alarms, per-phase
+   zone bars, ongoing sessions, last-24 h figures and energy chart; live through /api/v1/live. */
 "use strict";
 (() => {
   const { t, api, h, $, badge, amps, kwh, num, when, duration, zoneBars, reason, live } = EC;
@@ -23,7 +23,9 @@
   function renderTree() {
     const box = $("#zone-tree");
     const zones = site.zones;
-    const children = (pid) => zones.filter((z) => (z.parent || null) === pid);
+    // Roots: zones whose parent is not shown (the top, or the top of an operator's domain).
+    const shown = new Set(zones.map((z) => z.id));
+    const children = (pid) => zones.filter((z) => pid === null ? !z.parent || !shown.has(z.parent) : z.parent === pid);
     const node = (z) => h("li", { dataset: { zone: z.id } },
       h("a", { class: "zone-link", href: "/ui/zone/" + encodeURIComponent(z.id) }, z.name, h("span", { class: "muted" }, " · " + amps(z.max_current))),
       h("ul", {}, children(z.id).map(node),
@@ -124,6 +126,12 @@
     $("#zone-bars").replaceChildren(...(zones.length ? zoneBars(zones) : [h("p", { class: "muted" }, t("The controller has not run a cycle yet."))]));
   }
 
+  async function refreshAlarms() {
+    const list = await api("GET", "/alarms");
+    $("#alarms").replaceChildren(list.length ? EC.alarmsTable(list, () => refreshAlarms().catch(() => {}), { id: "alarms-table" })
+      : h("p", { class: "muted", id: "no-alarms" }, t("No active alarm.")));
+  }
+
   let refreshing = false, lastKey = "";
   async function refreshStations() {
     if (refreshing) return;
@@ -143,8 +151,10 @@
       renderLive();
       // A status change (a car plugged in, a session ended): fetch the session details too.
       const key = doc.connectors.map((c) => c.station + c.connector + c.status).join("|") + doc.stations_online.join(",");
-      if (key !== lastKey) { lastKey = key; refreshStations(); }
+      if (key !== lastKey) { lastKey = key; refreshStations(); refreshAlarms().catch(() => {}); }
     });
+    await refreshAlarms();
+    setInterval(() => refreshAlarms().catch(() => {}), 10000);
     setInterval(async () => { last24 = await api("GET", "/sessions?limit=1000&from=" + encodeURIComponent(new Date(Date.now() - 24 * 3600e3).toISOString())); renderCumulative(); }, 60000);
   }
   load().catch((e) => EC.flash(e.message, "error"));

@@ -77,7 +77,7 @@
 
   async function network() {
     const s = (await api("GET", "/settings")).site;
-    const body = h("div", {}, notice(t("The box's IP settings (address, mask, gateway, DNS, proxy, DHCP range) cannot be changed from this version's API; they are shown for reference only.")),
+    const body = h("div", {}, notice(t("The box's IP settings (address, mask, gateway, DNS, proxy, DHCP range) are set in Admin › Network after the wizard; they apply on reboot.")),
       h("div", { class: "grid-form" },
         field(t("Site name"), h("input", { id: "site-name", name: "name", value: s.name || "" }), "name"),
         field(t("Time zone"), h("input", { id: "site-tz", name: "timezone", value: s.timezone || "Europe/Paris" }), "timezone", t("For example Europe/Paris")),
@@ -148,7 +148,7 @@
 
   async function remoteSupervision() {
     const s = (await api("GET", "/settings")).site, r = s.remote_energy || {};
-    const body = h("div", {}, notice(t("The link to a charge-point operator (OCPP supervision) is not configurable from this version's API. Remote energy management is.")),
+    const body = h("div", {}, notice(t("The link to a charge-point operator is set in Admin › Remote supervision (stored only: this version does not relay to the CPO yet). Remote energy management is set here.")),
       h("div", { class: "grid-form" },
         field(t("Remote energy management"), h("input", { id: "rem-enabled", name: "enabled", type: "checkbox", checked: r.enabled }), "enabled"),
         field(t("Webservices login allowed to set setpoints"), h("input", { id: "rem-login", name: "login", value: r.login || "" }), "login"),

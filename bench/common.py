@@ -207,6 +207,24 @@ class Daemon:
         self.spy = None
         return err.decode(errors="replace")
 
+    def events(self, name: str) -> list[dict[str, object]]:
+        """The daemon's JSON log events called `name` so far (log level permitting)."""
+        import json
+
+        out = []
+        try:
+            text = self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return []
+        for line in text.splitlines():
+            if f'"{name}"' not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if event.get("event") == name:
+                    out.append(event)
+        return out
+
     def stderr_tail(self, n: int = 2000) -> str:
         try:
             return self.stderr_path.read_text(errors="replace")[-n:]

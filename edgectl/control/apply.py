@@ -42,6 +42,10 @@ class ApplyReport:
     failed: int
     held: int  # increases held back because a decrease in their zone failed
     rejected: tuple[tuple[str, int, str], ...]  # (station, connector, status or error)
+    # Monotonic time the last command was handed to its station's connection
+    # (which writes it to the socket before its first await): the reaction
+    # time the benchmark and the logs report. None when nothing was sent.
+    last_dispatch_s: float | None = None
 
 
 class ProfileApplier:
@@ -60,6 +64,7 @@ class ProfileApplier:
         self._on_rejected = on_rejected
         self._applied: dict[ConnectorKey, tuple[int, Applied]] = {}
         self._backoff: dict[str, tuple[datetime, float]] = {}  # station -> (retry after, current back-off)
+        self._last_dispatch_s: float | None = None
 
     def applied(self) -> Mapping[ConnectorKey, Applied]:
         """What each connector's station acknowledged in its current connection."""
@@ -70,6 +75,7 @@ class ProfileApplier:
         return until is not None and self._clock.now() < until[0]
 
     async def apply(self, topology: Topology, commands: list[ProfileCommand]) -> ApplyReport:
+        self._last_dispatch_s = None
         commands = [c for c in commands if not self.in_backoff(c.station)]
         decreases = [c for c in commands if c.decrease]
         increases = [c for c in commands if not c.decrease]
@@ -87,7 +93,7 @@ class ProfileApplier:
         rejected = tuple((c.station, c.connector, "failed") for c, ok in results if not ok)
         if held:
             log.warning("profiles.held", held=held, failed_zones=len(failed_zones))
-        return ApplyReport(len(results), accepted, len(results) - accepted, held, rejected)
+        return ApplyReport(len(results), accepted, len(results) - accepted, held, rejected, self._last_dispatch_s)
 
     async def _send_all(self, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
         by_station: dict[str, list[ProfileCommand]] = {}
@@ -112,6 +118,7 @@ class ProfileApplier:
     async def _send(self, cmd: ProfileCommand) -> bool:
         key = (cmd.station, cmd.connector)
         epoch = self._epoch(cmd.station)
+        self._last_dispatch_s = self._clock.monotonic()
         try:
             if cmd.kind is ProfileKind.CLEAR_LIVE:
                 answer = await self._calls.call(

@@ -9,7 +9,9 @@ Rules (DESIGN "The control cycle"):
   apply.py); publishing is fire-and-forget callbacks;
 - each completed cycle notifies liveness (the systemd watchdog);
 - one structured `control.cycle` event per cycle at debug level, and info-level
-  events only when a setpoint changes.
+  events only when a setpoint changes (`control.setpoints`) or profiles were
+  sent (`control.applied`: when the cycle started, how long deciding took,
+  when the last command was handed to its station, when all were answered).
 """
 
 from __future__ import annotations
@@ -105,8 +107,21 @@ class ControlLoop:
         commands = plan_profiles(
             topology, allocation, self.applier.applied(), self._obs.transactions(), connected, now, self._lease_s
         )
+        planned = self._clock.monotonic()
         report = await self.applier.apply(topology, commands)
         result = CycleResult(allocation, report, self._clock.monotonic() - started, snapshot)
+        if report.sent:
+            # Monotonic stamps (CLOCK_MONOTONIC, shared by every process on the
+            # box) so a benchmark can line them up with its own trigger.
+            log.info(
+                "control.applied", sent=report.sent, accepted=report.accepted, failed=report.failed,
+                held=report.held, started_mono_s=round(started, 6),
+                planned_ms=round((planned - started) * 1000, 2),
+                last_dispatch_mono_s=None if report.last_dispatch_s is None else round(report.last_dispatch_s, 6),
+                last_dispatch_ms=None if report.last_dispatch_s is None else round(
+                    (report.last_dispatch_s - started) * 1000, 2),
+                answered_ms=round(result.duration_s * 1000, 2),
+            )
         self.last = result
         self.cycles += 1
         changed = {k: v for k, v in self._state.setpoints.items() if previous.get(k) != v}

@@ -12,34 +12,58 @@ The steps of SPEC §2, in order:
    others, max-min fair;
 5. consumption optimisation: a connector that has drawn clearly less than
    its setpoint for a while is accounted at its draw plus a margin;
-6. output: whole amps, each with the reasons that bound it. A connector whose
-   station has drawn clearly more than its setpoint for longer than the EV
-   reaction window (`not_respecting`) keeps its fair share in the accounting,
-   but its setpoint is lowered by the excess, so that what it really draws
-   fits its share and nobody else pays for it.
+6. output (edgectl.core.output): whole amps, each with the reasons that bound
+   it. A connector whose station has drawn clearly more than its setpoint
+   for longer than the EV reaction window (`not_respecting`) keeps its fair
+   share in the accounting, but its setpoint is lowered by the excess, so
+   that what it really draws fits its share and nobody else pays for it.
 
 Pure and deterministic: iteration follows the topology's order and the
 explicit ranking; nothing is read from a clock; state goes in and out.
+
+Speed (docs/allocation.md, "Speed"): connectors are numbers into the
+topology's flat columns (`Topology.flat`); per-connector work is a few list
+reads and writes, and everything that is the same for many connectors (the
+constraints a group of connectors loads, filler classes, reasons, loads) is
+done once per group, class or distinct value.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import chain, compress, filterfalse, repeat
+from operator import attrgetter, itemgetter, not_, or_
 
-from edgectl.core.fill import AT_MAX, Pairs, water_fill
-from edgectl.core.limits import ZoneLimit, zone_limits
-from edgectl.core.phases import PHASE_NAMES, ZERO, Phases
-from edgectl.core.ranking import Candidate, rank
-from edgectl.core.result import Allocation, ConnectorResult, ConnectorState, ZoneResult
+import numpy as np
+
+from edgectl.core.fill import AT_MAX, FillClass, GroupFill, Pairs, hand_out, rising_of, water_fill
+from edgectl.core.limits import zone_limits
+from edgectl.core.output import Outcome, results
+from edgectl.core.phases import Phases
+from edgectl.core.ranking import rank
+from edgectl.core.result import Allocation
 from edgectl.core.site import SheddingPriority
-from edgectl.core.snapshot import ConnectorObservation, Snapshot
+from edgectl.core.snapshot import WANTING_STATUSES, ConnectorObservation, Snapshot
 from edgectl.core.state import AllocatorParams, AllocatorState
-from edgectl.core.topology import ConnectorKey, ConnectorSpec, Topology
+from edgectl.core.topology import ConnectorKey, ConnectorSpec, Flat, Topology
 
 _EPS = 1e-6
-_NO_OBSERVATION = ConnectorObservation()
 _Since = tuple[datetime | None, datetime | None, datetime | None]
+_Caps = tuple[float, float, float]
+
+
+_STATUS = attrgetter("status")
+_CURRENT = attrgetter("current_a")
+_ID_TAG = attrgetter("id_tag")
+_ENERGY = attrgetter("energy_wh")
+_CAR_MAX = attrgetter("car_max_a")
+_ONLINE = attrgetter("online")
+_CONNECTORS = attrgetter("connectors")
+_NO_OBSERVATION = ConnectorObservation()
+_NOTHING: dict[int, ConnectorObservation] = {}
 
 
 def allocate(
@@ -57,120 +81,393 @@ def allocate(
     """
     state = state or AllocatorState()
     params = params or AllocatorParams()
+    flat = topology.flat
     settings = topology.site.settings
+    n = len(flat.keys)
     n_zones = len(topology.zone_ids)
-    optimise = settings.consumption_optimisation
+    keys = flat.keys
+    min_a = flat.min_a
+    max_a = flat.max_a
 
-    # --- classify connectors, measure EV current per zone (grid phases) ---
-    ev_grid = [[0.0, 0.0, 0.0] for _ in range(n_zones)]
-    reserved = [0.0] * (n_zones * 3)
-    offline: list[tuple[ConnectorSpec, int]] = []
-    wanting: list[tuple[ConnectorSpec, ConnectorObservation]] = []
-    observed: dict[ConnectorKey, ConnectorObservation] = {}
-    for spec in topology.connectors:
-        station = snapshot.stations.get(spec.key[0])
-        if station is None or not station.online:
-            fallback = state.setpoints.get(spec.key, 0) if spec.dc else spec.fallback_a
-            offline.append((spec, fallback))
-            for _p, ks in spec.phase_constraints:
-                for k in ks:
-                    reserved[k] += fallback
-            continue
-        obs = station.connectors.get(spec.key[1], _NO_OBSERVATION)
-        observed[spec.key] = obs
-        current = obs.current_a
-        if current is not None and spec.dynamic_path:
-            # A car's report lags the zone meter; counted at no more than its
-            # last setpoint, a stale high report cannot inflate the budget
-            # (under-counting a car only makes the budget smaller).
-            cap = state.setpoints.get(spec.key)
-            for zi in spec.dynamic_path:
-                acc = ev_grid[zi]
-                for station_phase, grid_phase in enumerate(spec.wiring_map):
-                    value = current[station_phase]
-                    acc[grid_phase] += value if cap is None or value < cap else cap
-        if obs.wants_current:
-            wanting.append((spec, obs))
+    # --- observations in connector order (absent: Available), offline stations ---
+    stations = list(map(snapshot.stations.get, flat.station_ids))
+    offline: list[tuple[int, int]] = []  # (connector, fallback it is reserved at)
+    try:
+        all_online = all(map(_ONLINE, stations))  # an absent station (None) has no `online`
+    except AttributeError:
+        all_online = False
+    if not all_online:
+        dicts: list[Mapping[int, ConnectorObservation]] = []
+        for st, members in zip(stations, flat.station_members, strict=True):
+            if st is None or not st.online:
+                dicts.append(_NOTHING)
+                for i in members:
+                    offline.append((i, state.setpoints.get(keys[i], 0) if flat.dc[i] else flat.fallback_a[i]))
+            else:
+                dicts.append(st.connectors)
+    else:
+        dicts = list(map(_CONNECTORS, stations))
+    plain: list[dict[int, ConnectorObservation]] = [d if type(d) is dict else dict(d) for d in dicts]
+    observations: list[ConnectorObservation] = list(
+        map(
+            dict.get,
+            chain.from_iterable(map(repeat, plain, flat.station_sizes)),
+            flat.connector_id,
+            repeat(_NO_OBSERVATION),
+        )
+    )
+    statuses = list(map(_STATUS, observations))
+    want = list(map(WANTING_STATUSES.__contains__, statuses))
+    seen_statuses = set(statuses)
+    if "Preparing" in seen_statuses:
+        # A transaction that started before the first Charging status wants current.
+        for i, status in enumerate(statuses):
+            if status == "Preparing" and observations[i].transaction_id is not None:
+                want[i] = True
+    wanting = list(compress(range(n), want))
+    idle: dict[int, str] = {}  # connector -> OCPP status, when it is not Available
+    if seen_statuses - WANTING_STATUSES - {"Available"}:
+        idle = {i: st for i, st in enumerate(statuses) if not want[i] and st != "Available"}
 
-    limits = zone_limits(topology, snapshot, params, [Phases(*v) for v in ev_grid])
-    room = [0.0] * (n_zones * 3)
-    for zi, lim in enumerate(limits):
-        for p in range(3):
-            room[zi * 3 + p] = lim.limit_a[p] - reserved[zi * 3 + p]
+    # --- EV current per dynamic zone (grid phases), each car at most its last setpoint ---
+    last_setpoint = list(map(state.setpoints.get, keys))
+    currents = list(map(_CURRENT, observations))
+    ev_grid = _ev_current(flat, n_zones, currents, last_setpoint)
 
-    # --- ranking and admission ---
-    by_duration = settings.shedding_priority is SheddingPriority.DURATION
-    candidates = [_candidate(topology, spec, obs, snapshot, by_duration) for spec, obs in wanting]
-    order, ranking, ranked_at = rank(candidates, state, snapshot.time, settings)
+    limits = zone_limits(topology, snapshot, params, ev_grid)
+    room0 = np.array([v for lim in limits for v in lim.limit_a])
+    if offline:
+        reserved_by_group = np.zeros(len(flat.group_constraints))
+        for i, fallback in offline:
+            reserved_by_group[flat.group[i]] += fallback
+        room0 = room0 - flat.incidence @ reserved_by_group
+
+    # --- candidates: VIP, highest current, ranking value ---
+    tags = list(map(_ID_TAG, observations))
+    vip_cards = topology.vip_cards
+    vip_tag = {t: t is not None and t.upper() in vip_cards for t in set(tags)}
+    vip = list(map(or_, flat.vip_station, map(vip_tag.__getitem__, tags)))
+    hi_a: Sequence[int] = max_a
+    car_limited: set[int] = set()
+    car_max = list(map(_CAR_MAX, observations))
+    if car_max.count(None) != n:
+        limited = list(max_a)
+        for i in wanting:
+            car = car_max[i]
+            if car is not None and car < max_a[i]:
+                limited[i] = max(min_a[i], int(car))
+                car_limited.add(i)
+        hi_a = limited
+    now = snapshot.time
+    value: list[float]
+    if settings.shedding_priority is SheddingPriority.DURATION:
+        value = [0.0] * n
+        for i in wanting:
+            obs = observations[i]
+            if obs.charging_s is not None:
+                value[i] = obs.charging_s
+            elif obs.started is not None:
+                value[i] = max(0.0, (now - obs.started).total_seconds())
+    else:
+        value = list(map(_ENERGY, observations))
+
+    # --- ranking, stations not respecting their setpoint, admission ---
+    order, ranking, ranked_at = rank(flat, wanting, want, value, vip, state, now, settings)
+    over_since, excess = _overdraws(topology, order, currents, last_setpoint, state, snapshot, params)
     under_since: dict[ConnectorKey, _Since] = {}
-    over_since: dict[ConnectorKey, datetime] = {}
-    excess: dict[ConnectorKey, int] = {}
-    for cand in order:
-        over = _overdraw(cand.spec, cand.obs, state, snapshot, params)
-        if over is not None:
-            over_since[cand.spec.key], amps = over
-            if amps > 0:
-                excess[cand.spec.key] = amps
-    admitted: list[tuple[Candidate, tuple[int, int, Pairs], tuple[float, float, float] | None]] = []
-    suspended: dict[ConnectorKey, int] = {}
-    for cand in order:
-        spec = cand.spec
-        caps: tuple[float, float, float] | None = None
-        if optimise:
-            caps, since = _draw_caps(spec, cand.obs, state, snapshot, params, steady)
-            under_since[spec.key] = since
-        if caps is None:
-            need = float(cand.min_a)
-            failed = next((k for k in spec.constraints if room[k] < need - _EPS), None)
-            if failed is not None:
-                suspended[spec.key] = failed
-                continue
-            for k in spec.constraints:
-                room[k] -= need
-            member = (cand.min_a, cand.max_a, _pairs(spec, cand.max_a))
-        else:
-            accounted = (min(cand.min_a, caps[0]), min(cand.min_a, caps[1]), min(cand.min_a, caps[2]))
-            failed = _first_full(spec, accounted, room)
-            if failed is not None:
-                suspended[spec.key] = failed
-                continue
-            for p, ks in spec.phase_constraints:
-                for k in ks:
-                    room[k] -= accounted[p]
-            member = _capped_member(cand, caps)
-        admitted.append((cand, member, caps))
-
-    # --- filling: VIPs first, then everyone else ---
-    vips = [a for a in admitted if a[0].vip]
-    rest = [a for a in admitted if not a[0].vip]
-    filled = water_fill(room, [m for _c, m, _caps in vips]) + water_fill(room, [m for _c, m, _caps in rest])
-    outcome = [(c, level, binding, caps) for (c, _m, caps), (level, binding) in zip(vips + rest, filled, strict=True)]
+    suspended: list[tuple[int, int]] = []  # (connector, constraint where its minimum did not fit)
+    if settings.consumption_optimisation:
+        caps_of: dict[int, _Caps] = {}
+        room = room0.tolist()
+        admitted = _admit_optimised(
+            topology.connectors, order, observations, room, suspended, caps_of, under_since, state, snapshot, params,
+            steady,
+        )  # fmt: skip
+        outcome = _fill_capped(topology, room, admitted, vip, hi_a, car_limited, caps_of, excess)
+    else:
+        admitted, room0 = _admit(flat, order, room0, suspended)
+        outcome = _fill_uncapped(flat, room0, admitted, vip, hi_a, car_limited, excess)
 
     # --- output ---
-    return _results(
-        topology, snapshot, limits, offline, observed, outcome, suspended, ranking, ranked_at, under_since, order,
-        over_since, excess,
+    return results(
+        topology, snapshot, limits, offline, idle, outcome, suspended, ranking, ranked_at, under_since, over_since
     )
 
 
-def _candidate(
-    topology: Topology, spec: ConnectorSpec, obs: ConnectorObservation, snapshot: Snapshot, by_duration: bool
-) -> Candidate:
-    vip = spec.vip_station or (obs.id_tag is not None and obs.id_tag.upper() in topology.vip_cards)
-    hi = spec.max_a
-    car_limited = False
-    if obs.car_max_a is not None and obs.car_max_a < hi:
-        hi = max(spec.min_a, int(obs.car_max_a))
-        car_limited = True
-    if not by_duration:
-        duration_s = 0.0  # not a ranking key under energy priority
-    elif obs.charging_s is not None:
-        duration_s = obs.charging_s
-    elif obs.started is not None:
-        duration_s = max(0.0, (snapshot.time - obs.started).total_seconds())
+def _ev_current(
+    flat: Flat, n_zones: int, currents: list[Phases | None], last_setpoint: list[int | None]
+) -> list[Phases]:
+    """Measured EV current per zone (grid phases) of the connectors below it.
+
+    A car's report lags the zone meter; counted at no more than its last
+    setpoint, a stale high report cannot inflate the budget (under-counting a
+    car only makes the budget smaller). Sums run in connector order.
+    """
+    ev = [[0.0, 0.0, 0.0] for _ in range(n_zones)]
+    shared = flat.shared_dynamic
+    if shared is not None:
+        zones, members = shared
+        if len(members) == len(currents):
+            rows = zip(currents, last_setpoint, flat.wiring, strict=True)
+        else:
+            pick = itemgetter(*members) if len(members) > 1 else lambda seq: (seq[members[0]],)
+            rows = zip(pick(currents), pick(last_setpoint), pick(flat.wiring), strict=True)
+        a0 = a1 = a2 = 0.0
+        for current, cap, wiring in rows:
+            if current is None:
+                continue
+            v0, v1, v2 = current
+            if cap is not None:
+                # `v if v < cap else cap`, as for any reading (a NaN counts as the cap)
+                if not v0 < cap:
+                    v0 = cap
+                if not v1 < cap:
+                    v1 = cap
+                if not v2 < cap:
+                    v2 = cap
+            if wiring == 0:
+                a0 += v0
+                a1 += v1
+                a2 += v2
+            elif wiring == 1:
+                a1 += v0
+                a2 += v1
+                a0 += v2
+            elif wiring == 2:
+                a2 += v0
+                a0 += v1
+                a1 += v2
+            elif wiring == 3:
+                a0 += v0
+            elif wiring == 4:
+                a1 += v0
+            else:
+                a2 += v0
+        for zi in zones:
+            ev[zi] = [a0, a1, a2]
     else:
-        duration_s = 0.0
-    return Candidate(spec, obs, vip, spec.min_a, hi, car_limited, obs.energy_wh, duration_s)
+        grid_of = ((0, 1, 2), (1, 2, 0), (2, 0, 1), (0,), (1,), (2,))
+        for i, dyn in enumerate(flat.dynamic_path):
+            current = currents[i]
+            if dyn is None or current is None:
+                continue
+            cap = last_setpoint[i]
+            for station_phase, grid_phase in enumerate(grid_of[flat.wiring[i]]):
+                value = current[station_phase]
+                if cap is not None and not value < cap:
+                    value = cap
+                for zi in dyn:
+                    ev[zi][grid_phase] += value
+    return [Phases(*v) for v in ev]
+
+
+def _overdraws(
+    topology: Topology,
+    order: list[int],
+    currents: list[Phases | None],
+    last_setpoint: list[int | None],
+    state: AllocatorState,
+    snapshot: Snapshot,
+    params: AllocatorParams,
+) -> tuple[dict[ConnectorKey, datetime], dict[int, int]]:
+    """Connectors drawing clearly more than their last setpoint: since when,
+    and the whole amps of excess once past the EV reaction window."""
+    over_since: dict[ConnectorKey, datetime] = {}
+    excess: dict[int, int] = {}
+    margin = params.overdraw_margin_a
+    now = snapshot.time
+    window_s = params.overdraw_window_s
+    previous = state.over_since
+    wiring = topology.flat.wiring
+    keys = topology.flat.keys
+    for i, current, last in zip(
+        order, map(currents.__getitem__, order), map(last_setpoint.__getitem__, order), strict=True
+    ):
+        if current is None or last is None:
+            continue
+        limit = last + margin
+        v0, v1, v2 = current
+        if (v0 <= limit and v1 <= limit and v2 <= limit) or max(current) <= limit:
+            continue  # the common case: it respects its setpoint
+        if math.isnan(v0) or math.isnan(v1) or math.isnan(v2):  # a NaN in the report: the general rule
+            spec = topology.connectors[i]
+            over_at = _overdraw(spec, current, last, state, snapshot, params)
+            if over_at is not None:
+                over_since[spec.key], amps = over_at
+                if amps > 0:
+                    excess[i] = amps
+            continue
+        # Over its last setpoint on the grid phases it loads: every terminal of
+        # a three-phase wiring, the first one of a single-phase wiring.
+        over = (max(v0, v1, v2) if wiring[i] < 3 else v0) - last
+        if over <= margin:
+            continue
+        key = keys[i]
+        since = previous.get(key)
+        if since is None:
+            since, held_s = now, 0.0
+        else:
+            held_s = (now - since).total_seconds()
+        over_since[key] = since
+        if held_s >= window_s:
+            amps = math.ceil(over)
+            if amps > 0:
+                excess[i] = amps
+    return over_since, excess
+
+
+def _admit(
+    flat: Flat, order: list[int], room: np.ndarray, suspended: list[tuple[int, int]]
+) -> tuple[list[int], np.ndarray]:
+    """Each at its minimum, in rank order, where every constraint it loads has room.
+
+    Only *tight* constraints, where the minimums of everyone who wants current
+    do not all fit, can refuse anyone; those are checked one by one in rank
+    order, the rest is accounted per group. Whole amps taken from a room keep
+    it exact (no rounding), so the order of the subtractions does not matter.
+    """
+    group = flat.group
+    n_groups = len(flat.group_constraints)
+    demand = np.zeros(n_groups)
+    counted = Counter(map(flat.base_class.__getitem__, order))
+    for c, count in counted.items():
+        lo, _hi, g = flat.class_info[c]
+        demand[g] += lo * count
+    tight = (flat.incidence @ demand) > room
+    if not tight.any():
+        return order, room - flat.incidence @ demand
+    tight_ks = [tuple(k for k in ks if tight[k]) for ks in flat.group_constraints]
+    live = room.tolist()
+    min_a = flat.min_a
+    refused: set[int] = set()
+    for i in compress(order, map(tight_ks.__getitem__, map(group.__getitem__, order))):
+        need = min_a[i]
+        limit = need - _EPS
+        ks = tight_ks[group[i]]
+        for k in ks:
+            if live[k] < limit:
+                suspended.append((i, k))
+                refused.add(i)
+                demand[group[i]] -= need
+                break
+        else:
+            for k in ks:
+                live[k] -= need
+    admitted = list(filterfalse(refused.__contains__, order)) if refused else order
+    return admitted, room - flat.incidence @ demand
+
+
+def _fill_uncapped(
+    flat: Flat,
+    room: np.ndarray,
+    admitted: list[int],
+    vip: list[bool],
+    hi_a: Sequence[int],
+    car_limited: set[int],
+    excess: dict[int, int],
+) -> Outcome:
+    """VIPs first, then everyone else, each set water-filled together."""
+    outcome = Outcome(admitted, vip, hi_a, car_limited, {}, [], [], excess)
+    if not admitted:
+        return outcome
+    vips = list(compress(admitted, map(vip.__getitem__, admitted)))
+    sets = [vips, list(compress(admitted, map(not_, map(vip.__getitem__, admitted))))] if vips else [admitted]
+    for members in sets:
+        if not members:
+            continue
+        class_of = list(map(flat.base_class.__getitem__, members))
+        extra: dict[tuple[int, int, int], int] = {}
+        if car_limited:
+            for j, i in enumerate(members):
+                if i in car_limited:
+                    triple = (flat.min_a[i], hi_a[i], flat.group[i])
+                    c = flat.class_id.get(triple)
+                    if c is None:
+                        c = extra.setdefault(triple, len(flat.class_info) + len(extra))
+                    class_of[j] = c
+        counted = Counter(class_of)  # in order of first member
+        info = flat.class_info
+        extra_info = {c: t for t, c in extra.items()}
+        classes = [(*(info[c] if c < len(info) else extra_info[c]), count) for c, count in counted.items()]
+        filled = GroupFill(room, flat.incidence, flat.group_constraints, classes)
+        position = {c: j for j, c in enumerate(counted)}
+        member_class = list(map(position.__getitem__, class_of))
+        rising: list[list[int] | None] = [
+            list(flat.group_constraints[g]) if b != AT_MAX and level < hi else None
+            for (_lo, hi, g, _n), level, b in zip(classes, filled.level, filled.binding, strict=True)
+        ]
+        live = room.tolist()
+        setpoints = hand_out(live, filled.level, rising, member_class)
+        room[:] = live
+        outcome.sets.append((members, classes, filled.level, filled.binding, member_class, setpoints))
+    return outcome
+
+
+def _fill_capped(
+    topology: Topology,
+    room: list[float],
+    admitted: list[int],
+    vip: list[bool],
+    hi_a: Sequence[int],
+    car_limited: set[int],
+    caps_of: dict[int, _Caps],
+    excess: dict[int, int],
+) -> Outcome:
+    """Filling under consumption optimisation: members' pairs follow their caps."""
+    outcome = Outcome(admitted, vip, hi_a, car_limited, caps_of, [], [], excess)
+    specs = topology.connectors
+    for members in ([i for i in admitted if vip[i]], [i for i in admitted if not vip[i]]):
+        if not members:
+            continue
+        class_ids: dict[tuple[int, int, Pairs], int] = {}
+        classes: list[FillClass] = []
+        member_class: list[int] = []
+        for i in members:
+            key = _capped_member(specs[i], hi_a[i], caps_of[i])
+            c = class_ids.get(key)
+            if c is None:
+                c = class_ids[key] = len(classes)
+                classes.append(FillClass(*key))
+            classes[c].n += 1
+            member_class.append(c)
+        water_fill(room, classes)
+        levels = hand_out(room, [cls.level for cls in classes], rising_of(classes), member_class)
+        outcome.capped.append((members, [classes[c].binding for c in member_class], levels))
+    return outcome
+
+
+def _admit_optimised(
+    specs: tuple[ConnectorSpec, ...],
+    order: list[int],
+    obs_of: list[ConnectorObservation],
+    room: list[float],
+    suspended: list[tuple[int, int]],
+    caps_of: dict[int, _Caps],
+    under_since: dict[ConnectorKey, _Since],
+    state: AllocatorState,
+    snapshot: Snapshot,
+    params: AllocatorParams,
+    steady: bool,
+) -> list[int]:
+    """Admission when consumption optimisation accounts connectors at their draw."""
+    admitted: list[int] = []
+    for i in order:
+        spec = specs[i]
+        obs = obs_of[i]
+        caps, since = _draw_caps(spec, obs, state, snapshot, params, steady)
+        under_since[spec.key] = since
+        lo = spec.min_a
+        accounted = (min(lo, caps[0]), min(lo, caps[1]), min(lo, caps[2]))
+        failed = _first_full(spec, accounted, room)
+        if failed is not None:
+            suspended.append((i, failed))
+            continue
+        for p, ks in spec.phase_constraints:
+            for k in ks:
+                room[k] -= accounted[p]
+        caps_of[i] = caps
+        admitted.append(i)
+    return admitted
 
 
 def _draw_caps(
@@ -180,7 +477,7 @@ def _draw_caps(
     snapshot: Snapshot,
     params: AllocatorParams,
     steady: bool,
-) -> tuple[tuple[float, float, float], _Since]:
+) -> tuple[_Caps, _Since]:
     """Per grid phase: the amps this connector is accounted at (inf = its setpoint)."""
     if obs.current_a is None:
         return (math.inf, math.inf, math.inf), (None, None, None)
@@ -204,14 +501,11 @@ def _draw_caps(
 
 
 def _overdraw(
-    spec: ConnectorSpec, obs: ConnectorObservation, state: AllocatorState, snapshot: Snapshot, params: AllocatorParams
+    spec: ConnectorSpec, current: Phases, last: int, state: AllocatorState, snapshot: Snapshot, params: AllocatorParams
 ) -> tuple[datetime, int] | None:
     """(since when, whole amps of excess once past the window) for a connector
     drawing clearly more than its last setpoint; None while it respects it."""
-    last = state.setpoints.get(spec.key)
-    if obs.current_a is None or last is None or max(obs.current_a) <= last + params.overdraw_margin_a:
-        return None  # the common case, decided without mapping the wiring
-    grid = spec.to_grid(obs.current_a)
+    grid = spec.to_grid(current)
     over = max(grid[p] - last for p in range(3) if spec.used[p])
     if over <= params.overdraw_margin_a:
         return None
@@ -230,151 +524,19 @@ def _first_full(spec: ConnectorSpec, accounted: tuple[float, ...], room: list[fl
     return None
 
 
-def _pairs(spec: ConnectorSpec, hi: int) -> Pairs:
-    return spec.pairs_at_max if hi == spec.max_a else tuple((k, hi) for k in spec.constraints)
-
-
-def _capped_member(cand: Candidate, caps: tuple[float, float, float]) -> tuple[int, int, Pairs]:
-    spec = cand.spec
-    hi = cand.max_a
+def _capped_member(spec: ConnectorSpec, hi: int, caps: _Caps) -> tuple[int, int, Pairs]:
+    lo = spec.min_a
     capped = [c for p, c in enumerate(caps) if spec.used[p]]
     if capped and all(c != math.inf for c in capped):
         # Every phase it loads is capped: keep the setpoint near the draw so a
         # car that suddenly wants more overshoots by a margin, not by its share.
-        hi = max(cand.min_a, min(hi, int(max(capped) + 2.0)))
+        hi = max(lo, min(hi, int(max(capped) + 2.0)))
     pairs: list[tuple[int, int]] = []
     for p, ks in spec.phase_constraints:
         cap = caps[p]
-        if cap <= cand.min_a:
+        if cap <= lo:
             continue  # its load on p stays at the draw: no constraint there
-        ph = hi if cap == math.inf else max(cand.min_a, min(hi, int(cap)))
-        if ph > cand.min_a:
+        ph = hi if cap == math.inf else max(lo, min(hi, int(cap)))
+        if ph > lo:
             pairs.extend((k, ph) for k in ks)
-    return cand.min_a, hi, tuple(pairs)
-
-
-def _results(
-    topology: Topology,
-    snapshot: Snapshot,
-    limits: list[ZoneLimit],
-    offline: list[tuple[ConnectorSpec, int]],
-    observed: dict[ConnectorKey, ConnectorObservation],
-    outcome: list[tuple[Candidate, int, int, tuple[float, float, float] | None]],
-    suspended: dict[ConnectorKey, int],
-    ranking: tuple[ConnectorKey, ...],
-    ranked_at: datetime | None,
-    under_since: dict[ConnectorKey, _Since],
-    order: list[Candidate],
-    over_since: dict[ConnectorKey, datetime],
-    excess: dict[ConnectorKey, int],
-) -> tuple[Allocation, AllocatorState]:
-    zone_ids = topology.zone_ids
-    zone_why = [tuple(r for r in lim.reasons if r != "max_current") for lim in limits]
-
-    why_cache: dict[int, tuple[str, ...]] = {}
-
-    def why_zone(k: int) -> tuple[str, ...]:
-        why = why_cache.get(k)
-        if why is None:
-            zi, p = divmod(k, 3)
-            why = why_cache[k] = (f"zone:{zone_ids[zi]}:{PHASE_NAMES[p]}", *zone_why[zi])
-        return why
-
-    n_zones = len(zone_ids)
-    used = [0.0] * (n_zones * 3)
-    reserved = [0.0] * (n_zones * 3)
-    by_key: dict[ConnectorKey, ConnectorResult] = {}
-    vip_keys = {c.spec.key for c in order if c.vip}
-    cand_by_key = {c.spec.key: c for c in order}
-
-    for spec, fallback in offline:
-        load = spec.load(fallback)
-        for _p, ks in spec.phase_constraints:
-            for k in ks:
-                reserved[k] += fallback
-        by_key[spec.key] = ConnectorResult(
-            spec.key[0], spec.key[1], fallback, ConnectorState.OFFLINE, ("offline",), fallback, load,
-            False, spec.min_a, spec.max_a,
-        )
-
-    for cand, setpoint, binding, caps in outcome:
-        spec = cand.spec
-        why: list[str] = ["vip"] if cand.vip else []
-        if binding != AT_MAX:
-            why.extend(why_zone(binding))
-        elif cand.car_limited and setpoint >= cand.max_a:
-            why.append("car_max")
-        elif setpoint >= spec.max_a:
-            why.append("connector_max")
-        if caps is None:
-            load = spec.load(setpoint)
-            for k in spec.constraints:
-                used[k] += setpoint
-        else:
-            values = [0.0, 0.0, 0.0]
-            for p, ks in spec.phase_constraints:
-                values[p] = min(float(setpoint), caps[p])
-                for k in ks:
-                    used[k] += values[p]
-            load = Phases(*values)
-            if any(caps[p] != math.inf for p in range(3) if spec.used[p]):
-                why.append("ev_draw")
-        state_now = ConnectorState.CHARGING
-        over_a = excess.get(spec.key)
-        if over_a:
-            # Its share stays `setpoint` in the accounting; it is told less, by
-            # what it draws on top, so that its real draw fits that share.
-            setpoint = setpoint - over_a
-            if setpoint < cand.min_a:
-                setpoint, state_now = 0, ConnectorState.SUSPENDED
-            why.append("not_respecting")
-        by_key[spec.key] = ConnectorResult(
-            spec.key[0], spec.key[1], setpoint, state_now, tuple(why), spec.fallback_a,
-            load, cand.vip, cand.min_a, cand.max_a,
-        )
-
-    for key, k in suspended.items():
-        cand = cand_by_key[key]
-        by_key[key] = ConnectorResult(
-            key[0], key[1], 0, ConnectorState.SUSPENDED, ("min_current", *why_zone(k)), cand.spec.fallback_a, ZERO,
-            key in vip_keys, cand.min_a, cand.max_a,
-        )
-
-    connectors: list[ConnectorResult] = []
-    setpoints: dict[ConnectorKey, int] = {}
-    for spec in topology.connectors:
-        result = by_key.get(spec.key)
-        if result is None:
-            obs = observed.get(spec.key, _NO_OBSERVATION)
-            result = ConnectorResult(
-                spec.key[0], spec.key[1], 0, ConnectorState.IDLE, (f"status:{obs.status}",), spec.fallback_a, ZERO,
-                False, spec.min_a, spec.max_a,
-            )
-        connectors.append(result)
-        setpoints[spec.key] = result.setpoint_a
-
-    zones = []
-    for zi, zone_id in enumerate(zone_ids):
-        lim = limits[zi]
-        why_z = list(lim.reasons)
-        parent = topology.zone_parent[zi]
-        while parent >= 0:
-            if any(limits[parent].limit_a[p] < lim.limit_a[p] - _EPS for p in range(3)):
-                why_z.append(f"parent:{zone_ids[parent]}")
-                break
-            parent = topology.zone_parent[parent]
-        zones.append(
-            ZoneResult(
-                zone_id, lim.limit_a, Phases(*used[zi * 3 : zi * 3 + 3]), Phases(*reserved[zi * 3 : zi * 3 + 3]),
-                lim.degraded, tuple(why_z), lim.measured_a,
-            )
-        )
-
-    new_state = AllocatorState(
-        ranking=ranking,
-        ranked_at=ranked_at,
-        setpoints=setpoints,
-        under_since=under_since,
-        over_since=over_since,
-    )
-    return Allocation(snapshot.time, tuple(connectors), tuple(zones)), new_state
+    return lo, hi, tuple(pairs)

@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 _EPS = 1e-6
 AT_MAX = -1  # binding marker: the member reached its own maximum
 
 Pairs = tuple[tuple[int, int], ...]  # (constraint k, pair_hi) where the load rises
 
 
-class _Class:
+class FillClass:
+    """Members interchangeable for the filling: same min, hi and pairs."""
+
     __slots__ = ("active", "binding", "hi", "level", "lo", "n", "pairs")
 
     def __init__(self, lo: int, hi: int, pairs: Pairs) -> None:
@@ -70,25 +74,13 @@ def _max_level(counts: dict[tuple[int, int], int], room: float) -> float:
     return float(lo_t)
 
 
-def water_fill(room: list[float], members: list[tuple[int, int, Pairs]]) -> list[tuple[int, int]]:
-    """Raise `members` = [(min, hi, pairs)] given in rank order, fairly.
-
-    Returns (setpoint, binding constraint or AT_MAX) per member and takes what
-    they use out of `room`.
-    """
-    classes: dict[tuple[int, int, Pairs], _Class] = {}
-    member_class: list[_Class] = []
-    for lo, hi, pairs in members:
-        key = (lo, hi, pairs)
-        cls = classes.get(key)
-        if cls is None:
-            cls = classes[key] = _Class(lo, hi, pairs)
-        cls.n += 1
-        member_class.append(cls)
-
+def water_fill(room: list[float], classes: list[FillClass]) -> None:
+    """Raise every class (counts `n` set, listed in order of their first
+    member's rank) fairly; set each one's `level` and `binding` and take
+    what they use out of `room`. The +1 A hand-out is `hand_out`'s."""
     counts: dict[int, dict[tuple[int, int], int]] = {}
-    on: dict[int, list[tuple[_Class, int]]] = {}  # constraint -> (class, its pair_hi there)
-    for cls in classes.values():
+    on: dict[int, list[tuple[FillClass, int]]] = {}  # constraint -> (class, its pair_hi there)
+    for cls in classes:
         if cls.hi <= cls.lo or not cls.pairs:
             # Nothing to raise, or its load rises on no constraint at all.
             cls.level = max(cls.lo, cls.hi)
@@ -114,34 +106,56 @@ def water_fill(room: list[float], members: list[tuple[int, int, Pairs]]) -> list
         for k in dirty:
             levels[k] = _max_level(counts[k], room[k])
 
-    for cls in classes.values():
+    for cls in classes:
         if cls.active:
             _freeze(cls, cls.hi, AT_MAX, room, counts, None)
 
-    # Hand out what full constraints have left, +1 A each, in rank order.
-    rising_of: dict[int, list[int] | None] = {}
-    for cls in classes.values():
-        bound = cls.binding != AT_MAX and cls.level < cls.hi
-        rising_of[id(cls)] = [k for k, ph in cls.pairs if cls.level < ph] if bound else None
-    out: list[tuple[int, int]] = []
+
+def rising_of(classes: list[FillClass]) -> list[list[int] | None]:
+    """Per class: the constraints a +1 A would load, if it is bound below its max."""
+    return [
+        [k for k, ph in cls.pairs if cls.level < ph] if cls.binding != AT_MAX and cls.level < cls.hi else None
+        for cls in classes
+    ]
+
+
+def hand_out(
+    room: list[float], levels: list[int], rising: list[list[int] | None], member_class: list[int]
+) -> list[int]:
+    """Hand out what full constraints have left, +1 A each, in rank order.
+
+    `member_class[j]` is the class of the j-th member in rank order, `levels`
+    and `rising` (see `rising_of`) are per class; returns each member's
+    setpoint. Rooms only shrink, so once a member of a class finds no amp
+    left, none of its class-mates will: the walk stops when no class can rise.
+    """
+    out = [levels[c] for c in member_class]
+    rising = list(rising)
+    live = len(rising) - rising.count(None)
+    if not live:
+        return out
     need = 1 - _EPS
-    for cls in member_class:
-        rising = rising_of[id(cls)]
-        if rising is not None:
-            for k in rising:
-                if room[k] < need:
-                    break
-            else:
-                for k in rising:
-                    room[k] -= 1
-                out.append((cls.level + 1, cls.binding))
-                continue
-        out.append((cls.level, cls.binding))
+    for j, c in enumerate(member_class):
+        ks = rising[c]
+        if ks is None:
+            continue
+        for k in ks:
+            if room[k] < need:
+                rising[c] = None  # nobody else in this class gets one either
+                live -= 1
+                break
+        else:
+            for k in ks:
+                room[k] -= 1
+            out[j] += 1
+            continue
+        if not live:
+            break
     return out
 
 
 def _freeze(
-    cls: _Class,
+    cls: FillClass,
     level: int,
     binding: int,
     room: list[float],
@@ -156,3 +170,105 @@ def _freeze(
         room[k] -= cls.n * (min(level, ph) - cls.lo)
         if dirty is not None:
             dirty.add(k)
+
+
+class GroupFill:
+    """The same filling for members that are not capped by consumption
+    optimisation (their load rises on every constraint up to their `hi`),
+    computed for all constraints at once with numpy.
+
+    A class (lo, hi, group) is one column entry (lo, hi) of its group's row;
+    `counts = incidence @ table` then holds, per constraint, how many members
+    of each (lo, hi) it carries, exactly as `water_fill`'s dictionaries, and
+    `counts @ ramp` its added load at every integer level. The levels, the
+    freezing order and the bindings are `water_fill`'s, so the results are
+    identical; only the arithmetic is batched. All of it is on whole amps, so
+    numpy's float64 sums are exact.
+    """
+
+    def __init__(
+        self,
+        room: np.ndarray,
+        incidence: np.ndarray,
+        group_constraints: tuple[tuple[int, ...], ...],
+        classes: list[tuple[int, int, int, int]],
+    ) -> None:
+        # classes: (lo, hi, group, n) in the order of their first member's rank.
+        self.level = [max(lo, hi) for lo, hi, _g, _n in classes]
+        self.binding = [AT_MAX] * len(classes)
+        live = [c for c, (lo, hi, _g, _n) in enumerate(classes) if hi > lo]
+        if not live:
+            return
+        entries: dict[tuple[int, int], int] = {}
+        groups: dict[int, int] = {}
+        order: list[int] = []  # constraints in the order classes first touch them
+        seen: set[int] = set()
+        for c in live:
+            lo, hi, g, _n = classes[c]
+            entries.setdefault((lo, hi), len(entries))
+            if g not in groups:
+                groups[g] = len(groups)
+                for k in group_constraints[g]:
+                    if k not in seen:
+                        seen.add(k)
+                        order.append(k)
+        n_e = len(entries)
+        lo_e = np.array([lo for lo, _hi in entries], dtype=np.float64)
+        hi_e = np.array([hi for _lo, hi in entries], dtype=np.float64)
+        top = int(hi_e.max())
+        t = np.arange(top + 1, dtype=np.float64)
+        ramp = np.clip(t[None, :] - lo_e[:, None], 0.0, (hi_e - lo_e)[:, None])  # (E, T): load of one member at t
+        gi = np.array(list(groups), dtype=np.intp)
+        inc = incidence[:, gi]  # (K, G)
+        table = np.zeros((len(groups), n_e))
+        cls_g = np.array([groups[classes[c][2]] for c in live], dtype=np.intp)
+        cls_e = np.array([entries[(classes[c][0], classes[c][1])] for c in live], dtype=np.intp)
+        table[cls_g, cls_e] = [classes[c][3] for c in live]
+        frozen = np.zeros(len(live), dtype=bool)
+        order_a = np.array(order, dtype=np.intp)
+        rank_of = np.full(incidence.shape[0], len(order), dtype=np.intp)
+        rank_of[order_a] = np.arange(len(order))
+        cls_lo = lo_e[cls_e]
+        cls_hi = hi_e[cls_e]
+        cls_n = table[cls_g, cls_e]
+        out_level = np.array([classes[c][1] for c in live], dtype=np.float64)  # at its hi unless frozen below
+        out_binding = np.full(len(live), AT_MAX, dtype=np.intp)
+        while True:
+            counts = inc @ table  # (K, E)
+            load = counts @ ramp  # (K, T)
+            fits = load <= (room + _EPS)[:, None]
+            present = counts > 0
+            level = np.where(fits.all(axis=1), math.inf, 0.0)
+            partial = ~fits[:, -1]
+            if partial.any():
+                bottom = np.where(present, lo_e[None, :], np.inf).min(axis=1)
+                level = np.where(partial, np.maximum(fits.sum(axis=1) - 1.0, bottom), level)
+            level = np.where(present.any(axis=1), level, math.inf)  # nothing rises there
+            best = float(level.min())
+            if best == math.inf:
+                break
+            t_star = int(best)
+            binding_ks = np.flatnonzero(level == best)
+            binding_ks = binding_ks[np.argsort(rank_of[binding_ks])]
+            # Each group on a binding constraint is bound by the first of them (in
+            # first-touch order); its classes still rising there freeze at t*.
+            first = np.full(len(groups), -1, dtype=np.intp)
+            for k in binding_ks[::-1]:
+                first[inc[k] > 0] = k
+            hit = (~frozen) & (first[cls_g] >= 0) & (cls_hi > t_star)
+            idx = np.flatnonzero(hit)
+            levels = np.maximum(cls_lo[idx], t_star)
+            out_level[idx] = levels
+            out_binding[idx] = first[cls_g[idx]]
+            frozen[idx] = True
+            table[cls_g[idx], cls_e[idx]] = 0.0
+            used = np.zeros(len(groups))
+            np.add.at(used, cls_g[idx], cls_n[idx] * (levels - cls_lo[idx]))
+            room -= inc @ used
+        rest = np.flatnonzero(~frozen)
+        for c, level, binding in zip(live, out_level.astype(np.int64).tolist(), out_binding.tolist(), strict=True):
+            self.level[c] = level
+            self.binding[c] = binding
+        used = np.zeros(len(groups))
+        np.add.at(used, cls_g[rest], cls_n[rest] * (cls_hi[rest] - cls_lo[rest]))
+        room -= inc @ used

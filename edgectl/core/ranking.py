@@ -13,41 +13,39 @@ connector missing from the stored order) makes everyone be ranked again at
 once on their current values — so with energy priority the newcomer displaces
 the connector that has taken the most — without restarting the rotation
 period. Departures only remove their connector from the order.
+
+Connectors are handled by their number in the topology (`Topology.flat`);
+the stored ranking stays a tuple of connector keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, repeat
+from operator import not_
 
-from edgectl.core.site import SheddingPriority, SiteSettings
-from edgectl.core.snapshot import ConnectorObservation
+from edgectl.core.site import SiteSettings
 from edgectl.core.state import AllocatorState
-from edgectl.core.topology import ConnectorKey, ConnectorSpec
-
-
-@dataclass(slots=True)  # not frozen: built per connector per cycle, and frozen init is slow
-class Candidate:
-    spec: ConnectorSpec
-    obs: ConnectorObservation
-    vip: bool
-    min_a: int
-    max_a: int  # connector max, or less when the car is known to take less
-    car_limited: bool
-    energy_wh: float
-    duration_s: float
-
-
-def _priority(c: Candidate, priority: SheddingPriority) -> tuple[float, str, int]:
-    value = c.energy_wh if priority is SheddingPriority.ENERGY else c.duration_s
-    return (value, c.spec.key[0], c.spec.key[1])
+from edgectl.core.topology import ConnectorKey, Flat
 
 
 def rank(
-    candidates: list[Candidate], state: AllocatorState, now: datetime, settings: SiteSettings
-) -> tuple[list[Candidate], tuple[ConnectorKey, ...], datetime | None]:
-    """(admission order, ranking to store, time of the last full re-ranking)."""
-    priority = settings.shedding_priority
+    flat: Flat,
+    wanting: list[int],
+    want: list[bool],
+    value: list[float],
+    vip: list[bool],
+    state: AllocatorState,
+    now: datetime,
+    settings: SiteSettings,
+) -> tuple[list[int], tuple[ConnectorKey, ...], datetime | None]:
+    """(admission order, ranking to store, time of the last full re-ranking).
+
+    `wanting` are the connector numbers that want current, in site order
+    (`want[i]` says the same per connector); `value[i]` is connector i's
+    shedding-priority value (energy or duration), `vip[i]` whether it is
+    served first.
+    """
     rotation_s = settings.rotation_minutes * 60
     due = (
         state.ranked_at is None
@@ -55,14 +53,26 @@ def rank(
         or (now - state.ranked_at).total_seconds() >= rotation_s
         or not state.ranking
     )
-    known = set(state.ranking)
-    arrival = any(c.spec.key not in known for c in candidates)
     ranked_at: datetime | None = now if due else state.ranked_at
-    if due or arrival:
-        ordered = sorted(candidates, key=lambda c: _priority(c, priority))
-    else:
-        by_key = {c.spec.key: c for c in candidates}
-        ordered = [by_key[k] for k in state.ranking if k in by_key]
+    ordered: list[int] | None = None
+    if not due:
+        # Connectors of the stored order still wanting current, in that order
+        # (keys the topology no longer has map to slot n, which wants nothing).
+        n = len(flat.keys)
+        seq = list(map(flat.index.get, state.ranking, repeat(n)))
+        ordered = list(compress(seq, map([*want, False].__getitem__, seq)))
+        if len(set(ordered)) != len(wanting):
+            ordered = None  # an arrival: rank everyone again now
+    if ordered is None:
+        sort_key = list(zip(value, flat.tiebreak, strict=True))  # tiebreak: the order of (station id, connector id)
+        ordered = sorted(wanting, key=sort_key.__getitem__)
     # VIPs first, keeping the order among each group.
-    final = [c for c in ordered if c.vip] + [c for c in ordered if not c.vip]
-    return final, tuple(c.spec.key for c in ordered), ranked_at
+    if any(map(vip.__getitem__, ordered)):
+        final = list(compress(ordered, map(vip.__getitem__, ordered)))
+        final.extend(compress(ordered, map(not_, map(vip.__getitem__, ordered))))
+    else:
+        final = ordered
+    stored = tuple(map(flat.keys.__getitem__, ordered))
+    if stored == state.ranking:
+        stored = state.ranking  # share the unchanged tuple
+    return final, stored, ranked_at

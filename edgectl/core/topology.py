@@ -17,15 +17,23 @@ when its meter or the controller is gone (our choice where the spec is
 silent: it keeps a dead controller from overloading a metered main board).
 Stations in a dynamic leaf zone fall back to 0 A (SPEC §2). DC stations keep
 their last setpoint instead (handled as a reservation by the engine).
+
+Speed: besides the per-connector `ConnectorSpec`s (the readable form, used by
+callers and tests), `compile_site` lays out `Topology.flat`: per-connector
+columns indexed by connector number and connectors grouped by the constraints
+they load, so that a cycle walks lists of ints instead of objects.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from edgectl.core.phases import Phases
+import numpy as np
+
+from edgectl.core.phases import ZERO, Phases
+from edgectl.core.result import ConnectorResult, ConnectorState
 from edgectl.core.site import (
     Site,
     StationModel,
@@ -69,6 +77,45 @@ class ConnectorSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Flat:
+    """Configuration-only facts as columns indexed by connector number (the
+    position in `Topology.connectors`), for the cycle's hot loops.
+
+    A *group* is the set of connectors loading the same constraints (same
+    zone path and same grid phases): they are interchangeable for admission
+    and filling, and their loads add up per group before touching zones.
+    """
+
+    keys: tuple[ConnectorKey, ...]
+    index: Mapping[ConnectorKey, int]
+    tiebreak: tuple[int, ...]  # position of the key in sorted order (ranking ties)
+    station_ids: tuple[str, ...]  # in site order
+    station_members: tuple[tuple[int, ...], ...]  # connector numbers of each station
+    station_sizes: tuple[int, ...]
+    station_of: tuple[str, ...]  # per connector
+    connector_id: tuple[int, ...]
+    group: tuple[int, ...]
+    min_a: tuple[int, ...]
+    max_a: tuple[int, ...]
+    vip_station: tuple[bool, ...]
+    dc: tuple[bool, ...]
+    fallback_a: tuple[int, ...]
+    # Wiring as a code: 0..2 TRI123/TRI231/TRI312, 3..5 MONO on grid L1..L3.
+    wiring: tuple[int, ...]
+    dynamic_path: tuple[tuple[int, ...] | None, ...]  # dynamic zones on its path, if any
+    # When every connector that has a dynamic zone above it has the same ones:
+    # (those zones, the connectors); None otherwise.
+    shared_dynamic: tuple[tuple[int, ...], tuple[int, ...]] | None
+    base_class: tuple[int, ...]  # filler class id of its (min, max, group)
+    class_id: Mapping[tuple[int, int, int], int]  # filler class id of a (min, hi, group)
+    class_info: tuple[tuple[int, int, int], ...]  # (min, hi, group) of each compiled class id
+    idle_available: tuple[ConnectorResult, ...]  # the result of a connector with no observation
+    group_constraints: tuple[tuple[int, ...], ...]
+    group_mask: tuple[int, ...]  # bit p set: the group loads grid phase p
+    incidence: np.ndarray = field(compare=False)  # (constraints x groups) 1.0 where the group loads it
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     site: Site
     zone_ids: tuple[str, ...]  # parents before children (stable order)
@@ -77,6 +124,7 @@ class Topology:
     connectors: tuple[ConnectorSpec, ...]  # in site order
     station_dc: Mapping[str, bool]
     vip_cards: frozenset[str]  # upper-cased id tags of authorized VIP cards
+    flat: Flat
 
     def zone_index(self, zone_id: str) -> int:
         return self.zone_ids.index(zone_id)
@@ -145,13 +193,99 @@ def compile_site(site: Site, models: Mapping[str, StationModel]) -> Topology:
         dyn = tuple(zi for zi in path if zones[zone_ids[zi]].mode is ZoneMode.DYNAMIC)
         specs.append(
             ConnectorSpec(
-                key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, fallback, sock, pcs, flat,
-                tuple((k, max_a) for k in flat), dyn,
+                key,
+                zone_id,
+                path,
+                used,
+                wiring_map,
+                min_a,
+                max_a,
+                vip,
+                dc,
+                fallback,
+                sock,
+                pcs,
+                flat,
+                tuple((k, max_a) for k in flat),
+                dyn,
             )
         )
 
     vip_cards = frozenset(c.id_tag.upper() for c in site.cards if c.vip and c.authorized)
-    return Topology(site, zone_ids, parent, depth, tuple(specs), station_dc, vip_cards)
+    return Topology(
+        site, zone_ids, parent, depth, tuple(specs), station_dc, vip_cards, _flatten(site, specs, len(zone_ids))
+    )
+
+
+_WIRING_CODES = {(0, 1, 2): 0, (1, 2, 0): 1, (2, 0, 1): 2, (0,): 3, (1,): 4, (2,): 5}
+
+
+def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
+    keys = tuple(s.key for s in specs)
+    index = {k: i for i, k in enumerate(keys)}
+    tiebreak = [0] * len(keys)
+    for pos, i in enumerate(sorted(range(len(keys)), key=keys.__getitem__)):
+        tiebreak[i] = pos
+    groups: dict[tuple[int, ...], int] = {}
+    group = [groups.setdefault(s.constraints, len(groups)) for s in specs]
+    group_mask = [0] * len(groups)
+    for s, g in zip(specs, group, strict=True):
+        group_mask[g] = sum(1 << p for p in range(3) if s.used[p])
+    classes: dict[tuple[int, int, int], int] = {}
+    base_class = [classes.setdefault((s.min_a, s.max_a, g), len(classes)) for s, g in zip(specs, group, strict=True)]
+    # Every (min, hi, group) a car limit can produce, so that class ids stay ints.
+    for lo, top, g in list(classes):
+        for hi in range(lo, top):
+            classes.setdefault((lo, hi, g), len(classes))
+    incidence = np.zeros((n_zones * 3, len(groups)))
+    for ks, g in groups.items():
+        incidence[list(ks), g] = 1.0
+    dynamic = tuple(s.dynamic_path or None for s in specs)
+    with_dynamic = tuple(i for i, d in enumerate(dynamic) if d is not None)
+    distinct = {d for d in dynamic if d is not None}
+    shared = (distinct.pop(), with_dynamic) if len(distinct) == 1 else None
+    idle = tuple(
+        ConnectorResult(
+            s.key[0],
+            s.key[1],
+            0,
+            ConnectorState.IDLE,
+            ("status:Available",),
+            s.fallback_a,
+            ZERO,
+            False,
+            s.min_a,
+            s.max_a,
+        )
+        for s in specs
+    )
+    members = tuple(tuple(index[(st.id, c.id)] for c in st.connectors) for st in site.stations)
+    return Flat(
+        keys,
+        index,
+        tuple(tiebreak),
+        tuple(st.id for st in site.stations),
+        members,
+        tuple(len(m) for m in members),
+        tuple(k[0] for k in keys),
+        tuple(k[1] for k in keys),
+        tuple(group),
+        tuple(s.min_a for s in specs),
+        tuple(s.max_a for s in specs),
+        tuple(s.vip_station for s in specs),
+        tuple(s.dc for s in specs),
+        tuple(s.fallback_a for s in specs),
+        tuple(_WIRING_CODES[s.wiring_map] for s in specs),
+        dynamic,
+        shared,
+        tuple(base_class),
+        classes,
+        tuple(classes),
+        idle,
+        tuple(groups),
+        tuple(group_mask),
+        incidence,
+    )
 
 
 def _zones_parents_first(site: Site) -> tuple[str, ...]:

@@ -1,0 +1,167 @@
+"""The site compiled for fast, repeated allocation.
+
+`compile_site` runs once per configuration change. It resolves every
+connector's zone path, wiring, minimum current (policy + model exceptions) and
+degraded setpoint, so that a cycle only does arithmetic.
+
+Degraded setpoints (SPEC §2 "Degraded mode"): for a connector in a static
+leaf zone, every zone on its path is checked as one switchboard that must
+survive every station falling back at once. For a zone Z the sum of the
+minimum currents of all connectors below Z is taken per grid phase; if Z's
+bound covers the worst phase, the scale for Z is bound / sum (>= 1), else the
+zone cannot hold its stations' minimums and the scale is 0. The connector's
+degraded setpoint is floor(min x smallest scale on its path), capped at its
+maximum. A static zone's bound is its max_current; a dynamic *ancestor*'s bound
+is its degraded_current, because that is the static budget it falls back to
+when its meter or the controller is gone (our choice where the spec is
+silent: it keeps a dead controller from overloading a metered main board).
+Stations in a dynamic leaf zone fall back to 0 A (SPEC §2). DC stations keep
+their last setpoint instead (handled as a reservation by the engine).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from edgectl.core.phases import Phases
+from edgectl.core.site import (
+    Site,
+    StationModel,
+    ZoneMode,
+    connector_min_current_a,
+)
+
+ConnectorKey = tuple[str, int]  # (charge-box identity, connector id)
+# key, zone, path, used phases, wiring map, min, max, VIP station, DC, socket
+_Raw = tuple[ConnectorKey, str, tuple[int, ...], tuple[bool, bool, bool], tuple[int, ...], int, int, bool, bool, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    key: ConnectorKey
+    zone: str
+    path: tuple[int, ...]  # zone indexes, leaf first, root last
+    used: tuple[bool, bool, bool]  # grid phases the wiring loads
+    wiring_map: tuple[int, ...]  # grid phase of each station terminal
+    min_a: int
+    max_a: int
+    vip_station: bool
+    dc: bool
+    fallback_a: int  # degraded setpoint (static leaf) or 0 (dynamic leaf)
+    socket: str
+    # For each grid phase the wiring loads: (phase, constraint indexes zone*3+phase up the path)
+    phase_constraints: tuple[tuple[int, tuple[int, ...]], ...]
+    constraints: tuple[int, ...]  # every constraint it loads, flattened
+    pairs_at_max: tuple[tuple[int, int], ...]  # (k, max_a) for the filler, precomputed
+    dynamic_path: tuple[int, ...]  # dynamic zones on its path (they need its measured current)
+
+    def load(self, amps: float) -> Phases:
+        u = self.used
+        return Phases(amps if u[0] else 0.0, amps if u[1] else 0.0, amps if u[2] else 0.0)
+
+    def to_grid(self, station_currents_a: Phases) -> Phases:
+        grid = [0.0, 0.0, 0.0]
+        for station_phase, grid_phase in enumerate(self.wiring_map):
+            grid[grid_phase] += station_currents_a[station_phase]
+        return Phases(grid[0], grid[1], grid[2])
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    site: Site
+    zone_ids: tuple[str, ...]  # parents before children (stable order)
+    zone_parent: tuple[int, ...]  # index of the parent, -1 for a root
+    zone_depth: tuple[int, ...]
+    connectors: tuple[ConnectorSpec, ...]  # in site order
+    station_dc: Mapping[str, bool]
+    vip_cards: frozenset[str]  # upper-cased id tags of authorized VIP cards
+
+    def zone_index(self, zone_id: str) -> int:
+        return self.zone_ids.index(zone_id)
+
+
+def compile_site(site: Site, models: Mapping[str, StationModel]) -> Topology:
+    """Resolve the site into arrays the engine can walk quickly."""
+    zone_ids = _zones_parents_first(site)
+    index = {zid: i for i, zid in enumerate(zone_ids)}
+    zones = {z.id: z for z in site.zones}
+    parent = tuple(-1 if zones[zid].parent is None else index[zones[zid].parent or ""] for zid in zone_ids)
+    depth = tuple(len(site.zone_path(zid)) for zid in zone_ids)
+
+    raw: list[_Raw] = []
+    station_dc: dict[str, bool] = {}
+    for station in site.stations:
+        model = models.get(station.model)
+        dc = bool(model and model.dc)
+        station_dc[station.id] = dc
+        path = tuple(index[z] for z in site.zone_path(station.zone))
+        for conn in station.connectors:
+            min_a = connector_min_current_a(site.settings.min_current, model, conn)
+            raw.append(
+                (
+                    (station.id, conn.id),
+                    station.zone,
+                    path,
+                    conn.wiring.grid_phases_used,
+                    conn.wiring.grid_of_station_phase,
+                    min_a,
+                    conn.max_current_a,
+                    station.vip,
+                    dc,
+                    conn.socket,
+                )
+            )
+
+    # Per-zone scale for degraded setpoints (see module docstring).
+    min_sum = [[0.0, 0.0, 0.0] for _ in zone_ids]
+    for _key, _zone, path, used, _wm, min_a, _max, _vip, _dc, _sock in raw:
+        for zi in path:
+            for p in range(3):
+                if used[p]:
+                    min_sum[zi][p] += min_a
+    scale: list[float] = []
+    for zi, zid in enumerate(zone_ids):
+        z = zones[zid]
+        bound = z.max_current_a if z.mode is ZoneMode.STATIC else z.degraded_current_a
+        worst = max(min_sum[zi])
+        if worst <= 0:
+            scale.append(math.inf)
+        elif bound >= worst:
+            scale.append(bound / worst)
+        else:
+            scale.append(0.0)
+
+    specs: list[ConnectorSpec] = []
+    for key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, sock in raw:
+        if zones[zone_id].mode is ZoneMode.DYNAMIC:
+            fallback = 0
+        else:
+            s = min(scale[zi] for zi in path)
+            fallback = 0 if s == 0.0 else min(max_a, math.floor(min_a * s + 1e-9))
+        pcs = tuple((p, tuple(zi * 3 + p for zi in path)) for p in range(3) if used[p])
+        flat = tuple(k for _p, ks in pcs for k in ks)
+        dyn = tuple(zi for zi in path if zones[zone_ids[zi]].mode is ZoneMode.DYNAMIC)
+        specs.append(
+            ConnectorSpec(
+                key, zone_id, path, used, wiring_map, min_a, max_a, vip, dc, fallback, sock, pcs, flat,
+                tuple((k, max_a) for k in flat), dyn,
+            )
+        )
+
+    vip_cards = frozenset(c.id_tag.upper() for c in site.cards if c.vip and c.authorized)
+    return Topology(site, zone_ids, parent, depth, tuple(specs), station_dc, vip_cards)
+
+
+def _zones_parents_first(site: Site) -> tuple[str, ...]:
+    ordered: list[str] = []
+
+    def visit(parent: str | None) -> None:
+        for z in site.zones:
+            if z.parent == parent:
+                ordered.append(z.id)
+                visit(z.id)
+
+    visit(None)
+    return tuple(ordered)

@@ -170,7 +170,8 @@ def main() -> int:
     lines += [
         "",
         f"Goal ≤ {GOAL_S:.0f} s for 1,000,000: {'met' if ok else 'NOT met'}. Memory is flat when both peaks "
-        "are about equal (the export streams `iter_range` in chunks of 500 rows and writes 64 KB at a time).",
+        "are about equal (one worker thread reads, splits and formats 1,000 sessions at a time on its own SQLite "
+        "connection and hands ~140 KB chunks to the event loop through a queue of 4).",
         END,
     ]
     block = "\n".join(lines)

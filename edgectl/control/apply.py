@@ -12,7 +12,13 @@ Rules:
   tight loop. A station in back-off keeps what it has: its live lease runs
   out by itself and its fallback applies;
 - what a station acknowledged is remembered per connection epoch: after a
-  reconnection it is forgotten, so the fallback is written again.
+  reconnection it is forgotten, so the fallback is written again;
+- applies may overlap (the loop plans the next cycle while stations are still
+  answering the last one): a newer apply supersedes an older one, whose
+  increases not yet sent are dropped (the newer plan decides them: an old
+  increase must never land after a newer decrease); planning counts what is
+  in flight as if acknowledged, so nothing is sent twice, and a failed call
+  leaves the acknowledged value in place, so the next plan sends it again.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class ApplyReport:
     # (which writes it to the socket before its first await): the reaction
     # time the benchmark and the logs report. None when nothing was sent.
     last_dispatch_s: float | None = None
+    superseded: int = 0  # increases dropped because a newer apply started meanwhile
 
 
 class ProfileApplier:
@@ -65,16 +72,28 @@ class ProfileApplier:
         self._applied: dict[ConnectorKey, tuple[int, Applied]] = {}
         self._backoff: dict[str, tuple[datetime, float]] = {}  # station -> (retry after, current back-off)
         self._last_dispatch_s: float | None = None
+        self._inflight: dict[ConnectorKey, tuple[int, Applied, object]] = {}  # sent, not answered yet
+        self._generation = 0
 
     def applied(self) -> Mapping[ConnectorKey, Applied]:
         """What each connector's station acknowledged in its current connection."""
         return {key: a for key, (ep, a) in self._applied.items() if ep == self._epoch(key[0])}
+
+    def planning_base(self) -> Mapping[ConnectorKey, Applied]:
+        """What to plan against: acknowledged, overlaid with what is on its way."""
+        base = dict(self.applied())
+        for key, (ep, applied, _token) in self._inflight.items():
+            if ep == self._epoch(key[0]):
+                base[key] = applied
+        return base
 
     def in_backoff(self, station_id: str) -> bool:
         until = self._backoff.get(station_id)
         return until is not None and self._clock.now() < until[0]
 
     async def apply(self, topology: Topology, commands: list[ProfileCommand]) -> ApplyReport:
+        self._generation += 1
+        generation = self._generation
         self._last_dispatch_s = None
         commands = [c for c in commands if not self.in_backoff(c.station)]
         decreases = [c for c in commands if c.decrease]
@@ -87,13 +106,23 @@ class ProfileApplier:
                 failed_zones.update(zone_path.get((cmd.station, cmd.connector), ()))
         allowed = [c for c in increases if not failed_zones.intersection(zone_path.get((c.station, c.connector), ()))]
         held = len(increases) - len(allowed)
+        superseded = 0
+        if generation != self._generation:
+            # A newer plan exists: it decides these increases (sending them now
+            # could land an old increase after a newer decrease).
+            superseded, allowed = len(allowed), []
+        last_dispatch = self._last_dispatch_s
         results_up = await self._send_all(allowed)
+        if not allowed:
+            self._last_dispatch_s = last_dispatch
         results = results_down + results_up
         accepted = sum(1 for _c, ok in results if ok)
         rejected = tuple((c.station, c.connector, "failed") for c, ok in results if not ok)
         if held:
             log.warning("profiles.held", held=held, failed_zones=len(failed_zones))
-        return ApplyReport(len(results), accepted, len(results) - accepted, held, rejected, self._last_dispatch_s)
+        return ApplyReport(
+            len(results), accepted, len(results) - accepted, held, rejected, self._last_dispatch_s, superseded
+        )
 
     async def _send_all(self, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
         by_station: dict[str, list[ProfileCommand]] = {}
@@ -118,7 +147,33 @@ class ProfileApplier:
     async def _send(self, cmd: ProfileCommand) -> bool:
         key = (cmd.station, cmd.connector)
         epoch = self._epoch(cmd.station)
+        token = object()
+        pending = self._inflight.get(key)
+        ahead = pending[1] if pending is not None and pending[0] == epoch else self._base(key, epoch)
+        self._inflight[key] = (epoch, self._after(ahead, cmd), token)
         self._last_dispatch_s = self._clock.monotonic()
+        try:
+            return await self._call(cmd, key, epoch)
+        finally:
+            if self._inflight.get(key, (0, None, None))[2] is token:
+                del self._inflight[key]
+
+    def _base(self, key: ConnectorKey, epoch: int) -> Applied:
+        previous_epoch, previous = self._applied.get(key, (epoch, Applied()))
+        return previous if previous_epoch == epoch else Applied()
+
+    @staticmethod
+    def _after(previous: Applied, cmd: ProfileCommand) -> Applied:
+        """The connector's state once the station accepted `cmd`."""
+        if cmd.kind is ProfileKind.FALLBACK:
+            return replace(previous, fallback_a=cmd.limit_a)
+        if cmd.kind is ProfileKind.LIVE:
+            return replace(
+                previous, live_a=cmd.limit_a, live_valid_to=cmd.valid_to, live_transaction_id=cmd.transaction_id
+            )
+        return replace(previous, live_a=None, live_valid_to=None, live_transaction_id=None)
+
+    async def _call(self, cmd: ProfileCommand, key: ConnectorKey, epoch: int) -> bool:
         try:
             if cmd.kind is ProfileKind.CLEAR_LIVE:
                 answer = await self._calls.call(
@@ -142,18 +197,7 @@ class ProfileApplier:
             self._fail(cmd, status)
             return False
         self._backoff.pop(cmd.station, None)
-        previous_epoch, previous = self._applied.get(key, (epoch, Applied()))
-        if previous_epoch != epoch:
-            previous = Applied()
-        if cmd.kind is ProfileKind.FALLBACK:
-            updated = replace(previous, fallback_a=cmd.limit_a)
-        elif cmd.kind is ProfileKind.LIVE:
-            updated = replace(
-                previous, live_a=cmd.limit_a, live_valid_to=cmd.valid_to, live_transaction_id=cmd.transaction_id
-            )
-        else:
-            updated = replace(previous, live_a=None, live_valid_to=None, live_transaction_id=None)
-        self._applied[key] = (epoch, updated)
+        self._applied[key] = (epoch, self._after(self._base(key, epoch), cmd))
         return True
 
     def _fail(self, cmd: ProfileCommand, status: str) -> None:

@@ -36,6 +36,8 @@ from edgectl.ports import StationCalls
 
 log = structlog.get_logger("edgectl.control")
 
+MAX_OVERLAP = 2  # cycles waiting for their stations' answers at once
+
 
 @dataclass(frozen=True, slots=True)
 class CycleResult:
@@ -72,6 +74,8 @@ class ControlLoop:
         self.applier = ProfileApplier(calls, clock, observations.epoch, call_timeout_s, on_rejected)
         self.last: CycleResult | None = None
         self.cycles = 0
+        self._planned_seq = 0
+        self._published_seq = 0
         self._subscribers: list[Callable[[CycleResult], None]] = []
         self._liveness: list[Callable[[], None]] = []
 
@@ -82,21 +86,48 @@ class ControlLoop:
         self._liveness.append(callback)
 
     async def run(self) -> None:
-        while True:
-            started = self._clock.monotonic()
-            await self.cycle()
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
-            # cancellation that arrives as the event is set (shutdown would hang).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, self._cycle_s - (self._clock.monotonic() - started))):
-                    await self._obs.wake.wait()
-            # Events keep arriving during the spacing: they all join the next cycle.
-            spacing_s = self._min_cycle_s - (self._clock.monotonic() - started)
-            if spacing_s > 0:
-                await asyncio.sleep(spacing_s)
+        # A cycle plans at once and then waits for its stations' answers. The
+        # next trigger does not wait for those answers (a thousand stations
+        # answer over hundreds of ms): it plans again meanwhile, and the
+        # applier makes the newer plan win. At most MAX_OVERLAP cycles are
+        # waiting for answers at a time.
+        waiting: set[asyncio.Task[CycleResult]] = set()
+        try:
+            while True:
+                while len(waiting) >= MAX_OVERLAP:
+                    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    self._reap(waiting)
+                started = self._clock.monotonic()
+                self._obs.wake.clear()  # what arrives from here on is in this cycle's snapshot or wakes the next
+                task = asyncio.get_running_loop().create_task(self.cycle(), name="control.cycle")
+                waiting.add(task)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                # cancellation that arrives as the event is set (shutdown would hang).
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, self._cycle_s - (self._clock.monotonic() - started))):
+                        await self._obs.wake.wait()
+                self._reap(waiting)
+                # Events keep arriving during the spacing: they all join the next cycle.
+                spacing_s = self._min_cycle_s - (self._clock.monotonic() - started)
+                if spacing_s > 0:
+                    await asyncio.sleep(spacing_s)
+        finally:
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    @staticmethod
+    def _reap(waiting: set[asyncio.Task[CycleResult]]) -> None:
+        """Drop finished cycles; a cycle that failed fails the loop (the supervisor restarts it)."""
+        for task in [t for t in waiting if t.done()]:
+            waiting.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
 
     async def cycle(self) -> CycleResult:
         self._obs.wake.clear()
+        self._planned_seq += 1
+        seq = self._planned_seq
         started = self._clock.monotonic()
         topology = self._topology()
         now = self._clock.now()
@@ -105,9 +136,11 @@ class ControlLoop:
         allocation, self._state = allocate(topology, snapshot, self._state, self._params)
         connected = self._obs.online() & self._calls.connected()
         commands = plan_profiles(
-            topology, allocation, self.applier.applied(), self._obs.transactions(), connected, now, self._lease_s
+            topology, allocation, self.applier.planning_base(), self._obs.transactions(), connected, now, self._lease_s
         )
         planned = self._clock.monotonic()
+        # Before the await: another cycle may plan (and replace the state) meanwhile.
+        changed = {k: v for k, v in self._state.setpoints.items() if previous.get(k) != v}
         report = await self.applier.apply(topology, commands)
         result = CycleResult(allocation, report, self._clock.monotonic() - started, snapshot)
         if report.sent:
@@ -122,9 +155,11 @@ class ControlLoop:
                     (report.last_dispatch_s - started) * 1000, 2),
                 answered_ms=round(result.duration_s * 1000, 2),
             )
-        self.last = result
         self.cycles += 1
-        changed = {k: v for k, v in self._state.setpoints.items() if previous.get(k) != v}
+        stale = seq < self._published_seq  # a newer cycle finished first (overlapping applies)
+        if not stale:
+            self._published_seq = seq
+            self.last = result
         if changed:
             log.info(
                 "control.setpoints", changed=len(changed),
@@ -134,8 +169,9 @@ class ControlLoop:
             "control.cycle", connectors=len(allocation.connectors), sent=report.sent, failed=report.failed,
             held=report.held, duration_ms=round(result.duration_s * 1000, 2),
         )
-        for callback in self._subscribers:
-            callback(result)
+        if not stale:
+            for callback in self._subscribers:
+                callback(result)
         for ping in self._liveness:
             ping()
         return result

@@ -109,6 +109,7 @@ COMPONENTS: dict[str, S] = {
                     patch=obj((), False, vip=BOOL, authorized=BOOL, comment={"type": "string", "maxLength": 50},
                               zones={"type": ["array", "null"], "items": STR}, valid_from=NTIME, valid_to=NTIME)),
     "Count": obj(("count",), count=INT),
+    "CardImport": obj(("count", "format"), count=INT, format={"type": "string", "enum": ["csv", "json", "station"]}),
     "MeterView": obj(("meter", "health"), meter=ref("Meter"), zone=NSTR, health={"type": ["object", "null"]},
                      current={"type": ["array", "null"], "items": NUM}),
     "Event": obj(("id", "at", "type", "message"), id=INT, at=TIME, type=STR, source=NSTR, zone=NSTR, message=STR,

@@ -2,11 +2,13 @@
 
 Formats (docs/api.md): JSON (a list of Card objects, as the API returns) and
 CSV with the header `id_tag,vip,authorized,comment,zones,valid_from,valid_to`
-(zones separated by `|`, empty = every zone). Import REPLACES the card list
-(SPEC §6), validated as a whole first (site-file checks: zone names, dates,
-duplicates). An operator limited to a zone sees cards usable in it and may
-only change or delete cards limited to zones of its domain; import is
-whole-site only. Every change reaches the running controller at once.
+(zones separated by `|`, empty = every zone); import also takes a charging
+station's badge export, told apart by content (cards_import). Import REPLACES
+the card list (SPEC §6), validated as a whole first (site-file checks: zone
+names, dates, duplicates), every problem reported by line and field. An
+operator limited to a zone sees cards usable in it and may only change or
+delete cards limited to zones of its domain; import is whole-site only.
+Every change reaches the running controller at once.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from typing import Any
 from aiohttp import web
 
 from edgectl.adapters.store import KEEP, CardFilter, CardPatch, StoredCard
+from edgectl.adapters.web import cards_import
+from edgectl.adapters.web.cards_import import CSV_COLUMNS
 from edgectl.adapters.web.problems import Problem
 from edgectl.adapters.web.routing import STAFF, Api, Ctx, Param, json_response, parse_time
 from edgectl.adapters.web.schemas import BOOL, STR, arr, ref
 from edgectl.adapters.web.sitestate import site_doc
 from edgectl.core.site import Card
+from edgectl.sitefile.errors import SiteFileError
 
 api = Api()
-CSV_COLUMNS = ["id_tag", "vip", "authorized", "comment", "zones", "valid_from", "valid_to"]
 
 
 def card_json(sc: StoredCard) -> dict[str, Any]:
@@ -126,62 +130,45 @@ async def export_cards(ctx: Ctx) -> web.StreamResponse:
                         headers={"Content-Disposition": 'attachment; filename="cards.csv"'})
 
 
-def _parse_import(raw: bytes, content_type: str) -> list[dict[str, Any]]:
+def _import_entries(ctx: Ctx, raw: bytes) -> tuple[cards_import.Parsed, list[Card]]:
+    """The file's cards, checked by the site file's rules; every problem at once, by line and field (422)."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Problem(422, "cards file: not UTF-8 text") from None
-    if "json" in content_type or text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise Problem(422, f"cards file: not valid JSON: {exc}") from None
-        if not isinstance(data, list) or not all(isinstance(d, dict) and isinstance(d.get("id_tag"), str)
-                                                 for d in data):
-            raise Problem(422, "cards file: a JSON list of objects with an id_tag")
-        return data
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or "id_tag" not in reader.fieldnames:
-        raise Problem(422, f"cards file: CSV needs a header with at least id_tag ({','.join(CSV_COLUMNS)})")
-    out = []
-    for n, row in enumerate(reader, start=2):
-        def flag(key: str, default: bool, row: dict[str, Any] = row, n: int = n) -> bool:
-            value = (row.get(key) or "").strip().lower()
-            if value == "":
-                return default
-            if value in ("true", "1", "yes"):
-                return True
-            if value in ("false", "0", "no"):
-                return False
-            raise Problem(422, f"cards file: line {n}: field {key!r}: true or false, not {value!r}")
-
-        zones = (row.get("zones") or "").strip()
-        out.append({"id_tag": (row.get("id_tag") or "").strip(), "vip": flag("vip", False),
-                    "authorized": flag("authorized", True), "comment": row.get("comment") or "",
-                    "zones": [z for z in zones.split("|") if z] if zones else None,
-                    "valid_from": row.get("valid_from") or None, "valid_to": row.get("valid_to") or None})
-    return out
+        parsed = cards_import.parse(raw, ctx.request.content_type)
+    except cards_import.CardsFileError as exc:
+        raise Problem(422, str(exc)) from None
+    cards: list[Card] = []
+    try:
+        cards = _validated(ctx, parsed.entries)
+    except Problem as exc:
+        if not isinstance(exc.__cause__, SiteFileError):
+            raise
+        cards_import.place_issues(parsed, list(exc.__cause__.issues))
+    if parsed.errors:
+        errors = sorted(parsed.errors, key=cards_import.line_of)
+        detail = errors[0] if len(errors) == 1 else f"{len(errors)} problems: " + "; ".join(errors[:3])
+        raise Problem(422, detail, errors=errors)
+    return parsed, cards
 
 
 @api.route("PUT", "/cards/import", STAFF, "Import cards (replaces the whole list)", "cards",
-           body={"type": "string"}, body_media="text/csv", response=ref("Count"),
-           description="CSV (our export's header) or JSON (a list of Card objects, Content-Type "
-           "application/json). Validated as a whole: any problem changes nothing (422).")
+           body={"type": "string"}, body_media="text/csv", response=ref("CardImport"),
+           description="Our CSV or JSON export, or a charging station's badge export; the format is detected "
+           "from the content (docs/api.md). Validated as a whole: any problem changes nothing (422, every "
+           "problem by line and field in `errors`).")
 async def import_cards(ctx: Ctx) -> web.StreamResponse:
     ctx.require_whole_site()
     raw = await ctx.request.read()
     if len(raw) > 10_000_000:
         raise Problem(413, "cards file too large (10 MB at most)")
-    entries = [_card_entry(d) for d in _parse_import(raw, ctx.request.content_type)]
-    cards = _validated(ctx, entries)
+    parsed, cards = _import_entries(ctx, raw)
     site = await ctx.deps.store.site.load()
     if site is None:
         raise Problem(409, "there is no site yet: import a site file or run the wizard first")
     from dataclasses import replace
 
     await ctx.site_state.replace(replace(site, cards=tuple(cards)))
-    await ctx.auth.security("cards imported", ctx.actor, count=len(cards))
-    return json_response({"count": len(cards)})
+    await ctx.auth.security("cards imported", ctx.actor, count=len(cards), format=parsed.format)
+    return json_response({"count": len(cards), "format": parsed.format})
 
 
 @api.route("POST", "/cards/bulk", STAFF, "Change or delete many cards at once", "cards", body=ref("CardBulk"),

@@ -69,7 +69,11 @@
     ev.preventDefault(); clearErrors(imp);
     const file = $("#import-file").files[0];
     if (!file) { fieldError(imp, "file", t("Choose a file.")); return; }
-    const text = await file.text();
+    // A station's export may be Windows-1252 (a spreadsheet's save): decoded here, the server gets UTF-8.
+    const bytes = await file.arrayBuffer();
+    let text;
+    try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); }
+    catch (e) { text = new TextDecoder("windows-1252").decode(bytes); }
     const type = file.name.endsWith(".json") || text.trim().startsWith("[") ? "application/json" : "text/csv";
     try {
       const r = await api("PUT", "/cards/import", text, { type });

@@ -125,11 +125,11 @@ class CpuWindow:
 
 
 def daemon_config_text(data_dir: Path, port: int, *, cycle_s: float = 2.0, lease_s: int = 120,
-                       meter_poll_s: float = 0.5, log_level: str = "warning") -> str:
+                       meter_poll_s: float = 0.5, log_level: str = "warning", web_port: int = 0) -> str:
     return (
         f'data_dir = "{data_dir}"\n'
         f'[ocpp]\nhost = "127.0.0.1"\nport = {port}\nheartbeat_interval_s = 300\ncall_timeout_s = 10.0\n'
-        '[web]\nhost = "127.0.0.1"\n'
+        f'[web]\nhost = "127.0.0.1"\nhttp_port = {web_port}\nhttps_port = {free_port()}\n'
         '[gpio]\npin_factory = "mock"\n'
         f'[log]\nlevel = "{log_level}"\nformat = "json"\n'
         f"[control]\ncycle_s = {cycle_s}\nlease_s = {lease_s}\nmeter_poll_s = {meter_poll_s}\n"
@@ -143,8 +143,10 @@ class Daemon:
         self.site = site
         self.dir = Path(tempfile.mkdtemp(prefix="edgectl-bench-"))
         self.port = free_port()
+        self.web_port = free_port()
         self.config_path = self.dir / "edgectl.toml"
-        self.config_path.write_text(daemon_config_text(self.dir / "data", self.port, **config), encoding="utf-8")  # type: ignore[arg-type]
+        self.config_path.write_text(daemon_config_text(self.dir / "data", self.port, web_port=self.web_port,  # type: ignore[arg-type]
+                                                       **config), encoding="utf-8")
         self.stderr_path = self.dir / "daemon.stderr"
         self.keep = keep
         self.profile = profile  # py-spy output (svg/speedscope), when set
@@ -166,6 +168,12 @@ class Daemon:
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
         async with open_store(self.dir / "data" / "edgectl.db") as store:
             await store.site.replace(self.site)  # type: ignore[arg-type]
+            rem = self.site.settings.remote_energy  # type: ignore[attr-defined]
+            if rem.enabled and rem.login == REM_LOGIN:
+                from edgectl.adapters.store import Role, User
+                from edgectl.adapters.web.passwords import hash_password
+
+                await store.users.create(User(REM_LOGIN, hash_password(REM_PASSWORD), Role.WEBSERVICES))
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)
         with open(self.stderr_path, "wb") as err:  # noqa: ASYNC230 - once, before the run
@@ -257,21 +265,42 @@ class Daemon:
 # --- sites -----------------------------------------------------------------------------
 
 
+REM_LOGIN, REM_PASSWORD = "bench-ems", "Bench-ems-pass-1234"
+
+
 def bench_site(n_stations: int, *, zones: int = 4, root_meter_port: int, extra_dynamic: Sequence[tuple[str, int]] = (),
-               reporting: Sequence[tuple[str, int]] = (), per_connector_a: int = 12) -> object:
+               reporting: Sequence[tuple[str, int]] = (), per_connector_a: int = 12,
+               dynamic_root: bool = True) -> object:
     """N one-connector stations in `zones` static zones under a dynamic, metered root.
 
     The root allows `per_connector_a` per connector (so it binds: the cars
     want 32 A); each static zone allows 16 A per connector of its own (it
     does not bind). `extra_dynamic` (meter id, port) turns the first zones
     into dynamic metered zones; `reporting` adds reporting-only meters. One
-    card per station (BENCH<nnnnn>), all authorized.
+    card per station (BENCH<nnnnn>), all authorized. `dynamic_root=False`:
+    the root is static (no meter) and remote energy management is on for
+    the `REM_LOGIN` webservices account (1 s minimum update period), so a
+    zone-limit step is a REST call.
     """
-    from edgectl.core.site import Card, Connector, Meter, Site, Station, Wiring, Zone, ZoneMode
+    from edgectl.core.site import (
+        Card,
+        Connector,
+        Meter,
+        RemoteEnergyManagement,
+        Site,
+        SiteSettings,
+        Station,
+        Wiring,
+        Zone,
+        ZoneMode,
+    )
 
     root_max = per_connector_a * n_stations
-    meters = [Meter("m-root", "pm5320", host="127.0.0.1", port=root_meter_port, unit_id=1, name="root meter")]
-    zone_list = [Zone("root", "Bench root", root_max, ZoneMode.DYNAMIC, None, "m-root", root_max // 2)]
+    if dynamic_root:
+        meters = [Meter("m-root", "pm5320", host="127.0.0.1", port=root_meter_port, unit_id=1, name="root meter")]
+        zone_list = [Zone("root", "Bench root", root_max, ZoneMode.DYNAMIC, None, "m-root", root_max // 2)]
+    else:
+        meters, zone_list = [], [Zone("root", "Bench root", root_max)]
     counts = [n_stations // zones + (1 if z < n_stations % zones else 0) for z in range(zones)]
     for z in range(zones):
         zmax = max(32, 16 * counts[z])
@@ -292,7 +321,11 @@ def bench_site(n_stations: int, *, zones: int = 4, root_meter_port: int, extra_d
                     (Connector(1, Wiring.TRI123, 32),), serial=f"BENCH-{i:06d}")
         )
     cards = tuple(Card(f"BENCH{i:05d}") for i in range(n_stations))
-    return Site(zones=tuple(zone_list), stations=tuple(stations), meters=tuple(meters), cards=cards)
+    settings = SiteSettings()
+    if not dynamic_root:
+        settings = SiteSettings(remote_energy=RemoteEnergyManagement(
+            enabled=True, login=REM_LOGIN, min_update_period_s=1, heartbeat_s=3600))
+    return Site(settings=settings, zones=tuple(zone_list), stations=tuple(stations), meters=tuple(meters), cards=cards)
 
 
 async def eventually(check: object, timeout_s: float, what: str, period_s: float = 0.2) -> None:

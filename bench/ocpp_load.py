@@ -8,18 +8,20 @@ Three measurements per size N (one connector per station, every one charging):
 1. Realistic load — `edgectl run` (subprocess, own temp data dir and config,
    loopback, ephemeral port) and, in this process, N `SimStation`s (the
    product simulator: Boot, statuses, Authorize, StartTransaction, MeterValues
-   every 10 s, faithful smart charging) plus the simulated Modbus meter of the
-   site's dynamic root zone, coupled to what the simulated cars draw. Over a
-   steady window: CALLs the daemon answered per second, its CPU % and RSS
+   every 10 s, faithful smart charging). Over a steady window: CALLs the daemon answered per second, its CPU % and RSS
    (from /proc/<pid>), sessions and samples persisted in SQLite.
-2. Reaction to a zone-limit step — the root zone is dynamic, so a step of its
-   meter's building base load is a step of the EVs' budget that changes every
-   connector's setpoint. The step is applied just after a poll; the trigger
-   time t0 is when the meter simulator starts serving the first Modbus request
-   that can see it (so the poll phase, 0-500 ms, is not counted; it is shown
-   apart). Each station records when SetChargingProfile arrives (the
-   simulator's command handler is wrapped here, no product change). Reaction
-   = t0 -> the last station's first SetChargingProfile after t0.
+2. Reaction to a zone-limit step — the site's root zone is static and its
+   limit steps through remote energy management (`PUT /api/v1/zones/root/
+   setpoint` with a bearer token of the designated webservices login), which
+   changes every connector's setpoint. t0 = just before the request is sent.
+   The daemon logs `control.applied` (at info) with CLOCK_MONOTONIC stamps:
+   *decided* = its cycle has planned every profile, *written* = the last
+   SetChargingProfile of that cycle was handed to its station's socket (the
+   goal's measure). *Received* = when the simulated stations' handlers got it
+   (the simulator's command handler is wrapped here, no product change); the
+   stations share this one process, so this also counts the simulator's own
+   queueing. The meter path (poll -> dynamic budget -> profiles) is measured
+   by bench/meter_step.py.
 3. Saturation throughput — a raw-websocket load generator (subprocess,
    pre-built frames, each station one CALL in flight as OCPP requires) boots N
    stations, starts a transaction on each and sends MeterValues back to back.
@@ -75,6 +77,7 @@ GOAL_RATIO = 2.0
 # daemon hears their measured current only with their next MeterValues (10 s): the zone's budget
 # wobbles until every car has reported. Each step waits that out, so it starts from a settled site.
 SETTLE_S = 13.0
+REM_SETTLE_S = 4.0  # a static zone: the cars follow within 2 s, nothing else moves
 
 
 # ====================================================================================
@@ -236,6 +239,57 @@ async def zone_steps(run: SiteRun, meter_id: str, levels: tuple[float, float], s
               f"decided {planned_ms:.1f} ms, last profile written by the daemon {written_ms:.1f} ms, "
               f"received by the last station {out[-1]['last_ms']:.1f} ms after the poll", file=sys.stderr, flush=True)
         await asyncio.sleep(settle_s)
+    return out
+
+
+async def rem_steps(run: SiteRun, daemon: Daemon, levels: tuple[float, float], steps: int, *,
+                    settle_s: float, window_s: float) -> list[dict[str, float]]:
+    """Step the root zone's limit through remote energy management (PUT /zones/root/setpoint).
+
+    t0 = just before the request is sent. Per step: when the daemon had
+    planned and written every profile (its `control.applied` event) and when
+    the simulated stations' handlers received them.
+    """
+    import aiohttp
+
+    from bench.common import REM_LOGIN, REM_PASSWORD
+
+    base = f"http://127.0.0.1:{daemon.web_port}/api/v1"
+    out = []
+    n = len(run.arrivals)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/auth/tokens", auth=aiohttp.BasicAuth(REM_LOGIN, REM_PASSWORD), json={}) as r:
+            r.raise_for_status()
+            token = (await r.json())["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for k in range(steps):
+            level = levels[(k + 1) % 2]
+            t0 = time.monotonic()
+            async with http.put(f"{base}/zones/root/setpoint", json={"amps": level}, headers=headers) as r:
+                r.raise_for_status()
+            answered_ms = (time.monotonic() - t0) * 1000
+            await asyncio.sleep(window_s)
+            firsts = []
+            for times in run.arrivals.values():
+                after = [t for t in times if t0 <= t <= t0 + window_s]
+                if after:
+                    firsts.append(after[0] - t0)
+            planned_ms, written_ms = daemon_reaction(daemon, t0, window_s, n)
+            out.append({
+                "planned_ms": planned_ms,
+                "written_ms": written_ms,
+                "http_ms": answered_ms,
+                "poll_wait_ms": 0.0,
+                "stations_reached": len(firsts),
+                "stations": n,
+                "first_ms": min(firsts) * 1000 if firsts else float("nan"),
+                "median_ms": statistics.median(firsts) * 1000 if firsts else float("nan"),
+                "last_ms": max(firsts) * 1000 if firsts else float("nan"),
+            })
+            print(f"    step {k + 1}/{steps}: root limit {level:g} A -> {len(firsts)}/{n} stations, "
+                  f"decided {planned_ms:.1f} ms, last profile written {written_ms:.1f} ms, "
+                  f"received by the last station {out[-1]['last_ms']:.1f} ms", file=sys.stderr, flush=True)
+            await asyncio.sleep(settle_s)
     return out
 
 
@@ -445,8 +499,11 @@ async def saturate(url: str, server_pid: int, n: int, width: int, warmup_s: floa
 async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_dir: Path | None) -> dict[str, Any]:
     width = max(4, len(str(n)))
     root_port = free_port()
-    site = bench_site(n, root_meter_port=root_port)
-    low, high = 0.5 * n, 3.5 * n  # base load per phase: every share moves by 3 A
+    # A static root: its limit steps through remote energy management (a REST
+    # call), so the reaction is the OCPP fan-out alone. The meter path (poll ->
+    # dynamic budget -> profiles) is bench/meter_step.py's.
+    site = bench_site(n, root_meter_port=root_port, dynamic_root=False, per_connector_a=10)
+    low, high = 7.0 * n, 9.0 * n  # root limit per phase: every share moves by 2 A (the cars want 32 A)
     row: dict[str, Any] = {"n": n}
 
     daemon = Daemon(site, cycle_s=2.0, lease_s=120, log_level="info")  # info: its control.applied events
@@ -454,7 +511,7 @@ async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_
     try:
         print(f"[{n}] realistic load: bringing up {n} stations", file=sys.stderr, flush=True)
         t = time.monotonic()
-        run = await bring_up(site, daemon, base_a=low)
+        run = await bring_up(site, daemon, base_a=0.0)
         row["bringup_s"] = time.monotonic() - t
         await asyncio.sleep(12)  # one meter-value period: every car reported
         print(f"[{n}] steady window {steady_s:g} s", file=sys.stderr, flush=True)
@@ -466,8 +523,8 @@ async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_
             profile_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - bench set-up
             out = profile_dir / f"ocpp_steps_{n}.txt"
             profiling = daemon.start_profiler(int(steps * (4 + SETTLE_S + n / 250) + 10), out)
-        row["steps"] = await zone_steps(run, "m-root", (low, high), steps, settle_s=SETTLE_S, window_s=3.0 + n / 250,
-                                        daemon=daemon)
+        row["steps"] = await rem_steps(run, daemon, (low, high), steps, settle_s=REM_SETTLE_S,
+                                       window_s=2.0 + n / 500)
         if profiling:
             err = daemon.wait_profiler()
             if err.strip():
@@ -548,16 +605,17 @@ def tables(rows: list[dict[str, Any]]) -> str:
         out.append(f"| {r['n']:,} | {r['bringup_s']:.0f} s | {r['msgs_per_s']:.1f} | {r['cpu_pct']:.1f} % "
                    f"| {r['rss_mb']:.1f} / {r['hwm_mb']:.1f} MB | {r['sessions_rows']:,} / {r['samples_rows']:,} "
                    f"| {r['bench_cpu_pct']:.0f} % | {goal} |")
-    out += ["", "**Zone-limit step → last SetChargingProfile written** (root-zone base load step; t0 = the "
-            "meter's first Modbus request after the step. *Decided*: the daemon's cycle has planned every profile; "
+    out += ["", "**Zone-limit step → last SetChargingProfile written** (the root zone's limit steps by 2 A per "
+            "connector through remote energy management, `PUT /api/v1/zones/root/setpoint`; t0 = just before the "
+            "request. *Decided*: the daemon's cycle has planned every profile; "
             "*written*: the daemon has handed the last SetChargingProfile of that cycle to its station's socket "
             "(its `control.applied` log event, CLOCK_MONOTONIC like the bench) — the goal's measure. *Received*: "
             "when the simulated stations' handlers ran; they share one bench process, which works through a "
             "thousand frames one after the other, so this includes the simulator's own queueing):\n",
             "| stations | steps | reached (min) | decided p50 | written p50 | written p99 (max) "
-            "| received: first p50 | median station p50 | last p50 | last p99 | poll wait (not counted) p50 "
+            "| received: first p50 | median station p50 | last p50 | last p99 "
             "| goal written p99 ≤ 50 ms at 1,000 |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|"]
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|"]
     for r in rows:
         s = r["steps"]
         last = [x["last_ms"] for x in s]
@@ -570,7 +628,7 @@ def tables(rows: list[dict[str, Any]]) -> str:
             f"| {percentile(written, 99):.1f} ms "
             f"| {statistics.median(x['first_ms'] for x in s):.1f} ms "
             f"| {statistics.median(x['median_ms'] for x in s):.1f} ms | {statistics.median(last):.1f} ms "
-            f"| {percentile(last, 99):.1f} ms | {statistics.median(x['poll_wait_ms'] for x in s):.0f} ms | {goal} |"
+            f"| {percentile(last, 99):.1f} ms | {goal} |"
         )
     out += ["", "**Saturation** (each station one CALL in flight, MeterValues back to back; same load generator "
             "for both servers):\n",
@@ -653,9 +711,9 @@ def section(rows: list[dict[str, Any]], text: str, cmd: str, machine: str | None
         f"{START}\n## OCPP load and zone-limit reaction (`bench/ocpp_load.py`)\n\n"
         f"{machine or machine_line()}\n\n"
         "`edgectl run` as a subprocess (own temp data dir, loopback, WAL SQLite); N simulated stations "
-        "(`simulators/station`, one connector each, every one charging a 3-phase car) and the dynamic root "
-        "zone's simulated PM5320 in the bench process; the site: N `generic_ac` stations in 4 static zones "
-        "under a dynamic root (12 A per connector: it binds), one card per station.\n"
+        "(`simulators/station`, one connector each, every one charging a 3-phase car) in the bench process; "
+        "the site: N `generic_ac` stations in 4 static zones under a static root (10 A per connector: it binds), "
+        "one card per station, remote energy management on for a bench webservices login.\n"
         "Goals: 1,000 stations under 150 MB RSS; reaction p99 ≤ 50 ms at 1,000 connectors; "
         "throughput ≥ 2× the bare `ocpp` library example.\n\n"
         f"{text}\n"

@@ -183,6 +183,23 @@ async def steady_window(run: SiteRun, daemon: Daemon, seconds: float) -> dict[st
     }
 
 
+def received(run: SiteRun, t0: float, window_s: float) -> dict[str, float]:
+    """When the stations' handlers got their first profile after t0 (ms): first, median, last."""
+    firsts = []
+    for times in run.arrivals.values():
+        after = [t for t in times if t0 <= t <= t0 + window_s]
+        if after:
+            firsts.append(after[0] - t0)
+    nan = float("nan")
+    return {
+        "stations_reached": len(firsts),
+        "stations": len(run.arrivals),
+        "first_ms": min(firsts) * 1000 if firsts else nan,
+        "median_ms": statistics.median(firsts) * 1000 if firsts else nan,
+        "last_ms": max(firsts) * 1000 if firsts else nan,
+    }
+
+
 def daemon_reaction(daemon: Daemon, t0: float, window_s: float, n: int) -> tuple[float, float]:
     """From the daemon's `control.applied` events: (planned, last written) ms after t0 for the step's cycle.
 
@@ -218,24 +235,11 @@ async def zone_steps(run: SiteRun, meter_id: str, levels: tuple[float, float], s
                          period_s=0.005)
         t0 = min(r.started_s for r in server.requests[-4:] if r.started_s > t_step)
         await asyncio.sleep(window_s)
-        firsts = []
-        for times in run.arrivals.values():
-            after = [t for t in times if t0 <= t <= t0 + window_s]
-            if after:
-                firsts.append(after[0] - t0)
         planned_ms, written_ms = (float("nan"), float("nan")) if daemon is None else daemon_reaction(
             daemon, t0, window_s, n)
-        out.append({
-            "planned_ms": planned_ms,
-            "written_ms": written_ms,
-            "poll_wait_ms": (t0 - t_step) * 1000,
-            "stations_reached": len(firsts),
-            "stations": n,
-            "first_ms": min(firsts) * 1000 if firsts else float("nan"),
-            "median_ms": statistics.median(firsts) * 1000 if firsts else float("nan"),
-            "last_ms": max(firsts) * 1000 if firsts else float("nan"),
-        })
-        print(f"    step {k + 1}/{steps}: {level:g} A base -> {len(firsts)}/{n} stations, "
+        out.append({"planned_ms": planned_ms, "written_ms": written_ms, "poll_wait_ms": (t0 - t_step) * 1000,
+                    **received(run, t0, window_s)})
+        print(f"    step {k + 1}/{steps}: {level:g} A base -> {out[-1]['stations_reached']}/{n} stations, "
               f"decided {planned_ms:.1f} ms, last profile written by the daemon {written_ms:.1f} ms, "
               f"received by the last station {out[-1]['last_ms']:.1f} ms after the poll", file=sys.stderr, flush=True)
         await asyncio.sleep(settle_s)
@@ -262,6 +266,10 @@ async def rem_steps(run: SiteRun, daemon: Daemon, levels: tuple[float, float], s
             r.raise_for_status()
             token = (await r.json())["token"]
         headers = {"Authorization": f"Bearer {token}"}
+        # One unmeasured step first (the first request warms the web and REM paths up).
+        async with http.put(f"{base}/zones/root/setpoint", json={"amps": levels[0]}, headers=headers) as r:
+            r.raise_for_status()
+        await asyncio.sleep(settle_s)
         for k in range(steps):
             level = levels[(k + 1) % 2]
             t0 = time.monotonic()
@@ -269,24 +277,10 @@ async def rem_steps(run: SiteRun, daemon: Daemon, levels: tuple[float, float], s
                 r.raise_for_status()
             answered_ms = (time.monotonic() - t0) * 1000
             await asyncio.sleep(window_s)
-            firsts = []
-            for times in run.arrivals.values():
-                after = [t for t in times if t0 <= t <= t0 + window_s]
-                if after:
-                    firsts.append(after[0] - t0)
             planned_ms, written_ms = daemon_reaction(daemon, t0, window_s, n)
-            out.append({
-                "planned_ms": planned_ms,
-                "written_ms": written_ms,
-                "http_ms": answered_ms,
-                "poll_wait_ms": 0.0,
-                "stations_reached": len(firsts),
-                "stations": n,
-                "first_ms": min(firsts) * 1000 if firsts else float("nan"),
-                "median_ms": statistics.median(firsts) * 1000 if firsts else float("nan"),
-                "last_ms": max(firsts) * 1000 if firsts else float("nan"),
-            })
-            print(f"    step {k + 1}/{steps}: root limit {level:g} A -> {len(firsts)}/{n} stations, "
+            out.append({"planned_ms": planned_ms, "written_ms": written_ms, "http_ms": answered_ms,
+                        **received(run, t0, window_s)})
+            print(f"    step {k + 1}/{steps}: root limit {level:g} A -> {out[-1]['stations_reached']}/{n} stations, "
                   f"decided {planned_ms:.1f} ms, last profile written {written_ms:.1f} ms, "
                   f"received by the last station {out[-1]['last_ms']:.1f} ms", file=sys.stderr, flush=True)
             await asyncio.sleep(settle_s)
@@ -522,7 +516,7 @@ async def measure(n: int, *, steady_s: float, steps: int, sat_s: float, profile_
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - bench set-up
             out = profile_dir / f"ocpp_steps_{n}.txt"
-            profiling = daemon.start_profiler(int(steps * (4 + SETTLE_S + n / 250) + 10), out)
+            profiling = daemon.start_profiler(int(steps * (4 + REM_SETTLE_S + n / 250) + 10), out)
         row["steps"] = await rem_steps(run, daemon, (low, high), steps, settle_s=REM_SETTLE_S,
                                        window_s=2.0 + n / 500)
         if profiling:

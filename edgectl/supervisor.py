@@ -31,10 +31,12 @@ import structlog
 from edgectl import stationmodels
 from edgectl.adapters.files import FileEndpoints, FileServer
 from edgectl.adapters.gpio import build_gpio_services
+from edgectl.adapters.modbus.catalog import MeterModelCatalog, custom_models
 from edgectl.adapters.modbus.poller import MeterPoller, create_pollers, run_pollers
 from edgectl.adapters.ocpp import OcppServer
 from edgectl.adapters.store import Event, EventType, Store, open_store
 from edgectl.adapters.web import WebDeps, WebServer
+from edgectl.adapters.web.views_models import METER_MODELS
 from edgectl.clock import Clock, SystemClock
 from edgectl.control.loop import ControlLoop
 from edgectl.control.observations import SiteObservations
@@ -237,8 +239,11 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
         observations.meter_failed(meter_id, error)
         alarms.meter_failed(meter_id, error)
 
+    # Custom meter models imported from the web (box settings), read at start like the meters.
+    stored_models = (await store.box_settings.get(METER_MODELS) or {}).get("models", {})
     registry, pollers = create_pollers(
-        site.meters, clock, meter_reading, period_s=config.control.meter_poll_s, on_failure=meter_failed,
+        site.meters, clock, meter_reading, custom_models=custom_models(stored_models),
+        period_s=config.control.meter_poll_s, on_failure=meter_failed,
     )
     stack.push_async_callback(registry.close)
     stale_s = max((p.max_sample_age_s for p in pollers), default=AllocatorParams().meter_stale_s)
@@ -316,7 +321,8 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
     web_server = WebServer(
         WebDeps(store=store, clock=clock, live=status, commands=commands, config=config.web,
                 on_site_changed=site_changed, alarms=alarms, system=config.system,
-                network_dir=config.network_dir, diagnostics_dir=config.data_dir / "diagnostics"),
+                network_dir=config.network_dir, diagnostics_dir=config.data_dir / "diagnostics",
+                meter_models=MeterModelCatalog()),
         config.data_dir,
     )
     await web_server.start()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from edgectl.adapters.modbus.catalog import MeterModelCatalog
 from edgectl.adapters.store import Role, Store, User, open_store
 from edgectl.adapters.web import SecurityPolicy, WebDeps, create_app
 from edgectl.adapters.web.passwords import FAST_TEST_PARAMS, hash_password
@@ -156,7 +157,8 @@ async def env(store: Store, clock: FakeClock) -> AsyncIterator[Env]:
     commands = FakeCommands()
     changes: list[Site] = []
     deps = WebDeps(store=store, clock=clock, live=live, commands=commands, policy=POLICY,
-                   on_site_changed=changes.append, rem_watch_s=None)
+                   on_site_changed=changes.append, rem_watch_s=None,
+                   meter_models=MeterModelCatalog())
     client = TestClient(TestServer(create_app(deps), host="127.0.0.1"))
     await client.start_server()
     try:

@@ -14,7 +14,8 @@ from edgectl.adapters.web.routing import ANON, RouteSpec
 from .support import Env, basic, login
 
 SAMPLE = {"zone_id": "floor1", "station_id": "S1", "transaction_id": "1", "id_tag": "CARD1", "username": "ws2",
-          "alarm_id": "1", "meter_id": "pm1"}
+          "alarm_id": "1", "meter_id": "pm1",
+          "model_id": "custom:x"}
 PROFILES = ["anonymous", "user", "webservices", "factory", "admin"]  # admin last: its writes succeed
 ACCOUNT = {"admin": "alice", "user": "bob", "webservices": "ws", "factory": "factory"}
 

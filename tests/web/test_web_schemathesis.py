@@ -21,6 +21,7 @@ from aiohttp import web  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis import checks as st_checks  # noqa: E402
 
+from edgectl.adapters.modbus.catalog import MeterModelCatalog  # noqa: E402
 from edgectl.adapters.store import Role, User, open_store  # noqa: E402
 from edgectl.adapters.web import WebDeps, create_app  # noqa: E402
 from edgectl.adapters.web.passwords import FAST_TEST_PARAMS, hash_password  # noqa: E402
@@ -44,7 +45,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         await store.users.create(User("alice", hash_password(PASSWORD, FAST_TEST_PARAMS), Role.ADMIN))
         live = FakeLive(clock=clock)
         live.alloc = sample_allocation(clock)
-        deps = WebDeps(store=store, clock=clock, live=live, commands=FakeCommands(), policy=POLICY, rem_watch_s=None)
+        deps = WebDeps(store=store, clock=clock, live=live, commands=FakeCommands(), policy=POLICY, rem_watch_s=None,
+                        meter_models=MeterModelCatalog())
         runner = web.AppRunner(create_app(deps), shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -23,6 +23,7 @@ from edgectl.adapters.web import (
     views_alarms,
     views_auth,
     views_cards,
+    views_models,
     views_ops,
     views_site,
     views_stations,
@@ -59,7 +60,8 @@ async def docs(ctx: Ctx) -> web.StreamResponse:
     return resp
 
 
-_MODULES = (views_auth, views_site, views_stations, views_ops, views_cards, views_alarms, views_system, rem, live)
+_MODULES = (views_auth, views_site, views_stations, views_ops, views_cards, views_alarms, views_system, views_models,
+            rem, live)
 
 
 def all_routes() -> list[RouteSpec]:

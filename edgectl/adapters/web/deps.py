@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -43,6 +43,17 @@ class AlarmControl(Protocol):
     async def clear(self, alarm_id: int, actor: str) -> Alarm | None: ...
 
 
+class MeterModels(Protocol):
+    """The meter register maps (`edgectl.adapters.modbus.catalog.MeterModelCatalog`): the built-in
+    models as documents, and the checks and TOML form of a custom one."""
+
+    def builtin(self) -> dict[str, dict[str, Any]]: ...
+
+    def check(self, text: str, origin: str) -> dict[str, Any]: ...  # ValueError naming the field
+
+    def dump(self, doc: dict[str, Any]) -> str: ...
+
+
 @dataclass
 class WebDeps:
     store: Store
@@ -65,6 +76,8 @@ class WebDeps:
     diagnostics_dir: Path | None = None  # what stations uploaded (`<dir>/<station>/<file>`), for station reports
     # Restarts the HTTPS listener with the new TLS 1.0 setting (set by `WebServer`); None: no live listener.
     restart_https: Callable[[bool], Awaitable[bool]] | None = None
+    # The meter-model catalogue; None: the meter-model endpoints answer 503.
+    meter_models: MeterModels | None = None
 
 
 DEPS = web.AppKey("edgectl_deps", WebDeps)

@@ -39,6 +39,7 @@ from edgectl.adapters.web.routing import ADMINS, STAFF, Api, Ctx, json_response
 from edgectl.adapters.web.schemas import ref
 from edgectl.adapters.web.sitestate import public, site_doc
 from edgectl.adapters.web.views_alarms import alarm_json
+from edgectl.adapters.web.views_models import known_model
 from edgectl.adapters.web.views_stations import station_event_json
 from edgectl.services import report
 
@@ -169,11 +170,18 @@ def _meters(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return list(doc.get("meters", []))
 
 
+async def _check_model(ctx: Ctx, meter: dict[str, Any]) -> None:
+    model = meter.get("model")
+    if isinstance(model, str) and model.startswith("custom:") and not await known_model(ctx, model):
+        raise Problem(422, f"model: no custom meter model {model!r}; import it first (PUT /meter-models/{model})")
+
+
 @api.route("POST", "/meters", ADMINS, "Add a power meter", "meters", body=ref("Meter"), response=ref("MeterChange"),
            status=201, description="Validated like a site file's [[meters]] entry. " + RESTART_NOTE + ".")
 async def add_meter(ctx: Ctx) -> web.StreamResponse:
     ctx.require_whole_site()
     meter = dict(ctx.body)
+    await _check_model(ctx, meter)
 
     def change(doc: dict[str, Any]) -> None:
         if any(m["id"] == meter["id"] for m in _meters(doc)):
@@ -193,6 +201,7 @@ async def put_meter(ctx: Ctx) -> web.StreamResponse:
     meter = dict(ctx.body)
     if meter["id"] != meter_id:
         raise Problem(422, f"id: the id cannot change ({meter_id!r} in the path, {meter['id']!r} in the body)")
+    await _check_model(ctx, meter)
 
     def change(doc: dict[str, Any]) -> None:
         meters = _meters(doc)

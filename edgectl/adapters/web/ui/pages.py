@@ -98,7 +98,8 @@ def _nav(name: str, who: Principal, gettext: Callable[[str], str]) -> str:
     if who.role == "factory":
         items = [("wizard", _("Commissioning wizard"))]
     elif who.role == "admin":
-        items.append(("admin/network", _("Admin")))
+        # The wizard can be run again from the menu (each step shows the current settings).
+        items += [("admin/network", _("Admin")), ("wizard", _("Commissioning wizard"))]
     links = []
     for target, label in items:
         current = name == target or (target.startswith("admin") and name.startswith("admin"))

@@ -44,9 +44,37 @@
           catch (e) { flash(e.message, "error"); } } }, t("Remove")))));
       $("#meter-list").replaceChildren(rows.length ? EC.table([t("Meter"), t("Model"), t("Address"), t("Zone"), t("State"), t("Current per phase"), ""], rows, { id: "meters-table" }) : h("p", { class: "muted" }, t("No meter.")));
     };
+    // Meter models: the built-in register maps and the custom ones (TOML files, docs/meters.md).
+    const modelForm = h("form", { id: "model-import", novalidate: true },
+      FORMS_FIELD(t("Import a custom model (TOML file, id custom:<name>)"), h("input", { id: "model-file", type: "file", accept: ".toml,text/plain" }), "file"),
+      h("div", { class: "actions" }, h("button", { type: "submit", id: "model-import-submit" }, t("Import the model"))));
+    const drawModels = async () => {
+      const models = await api("GET", "/meter-models");
+      $("#model-options").replaceChildren(...models.map((m) => h("option", { value: m.id }, m.name)));
+      const rows = models.map((m) => h("tr", { dataset: { model: m.id } }, h("td", {}, m.id), h("td", {}, m.name), h("td", {}, m.vendor || ""),
+        h("td", {}, h("span", { class: "chip" }, m.custom ? t("Custom") : t("Built-in"))), h("td", {}, m.used_by.join(", ")),
+        h("td", {}, h("a", { class: "button small", href: "/api/v1/meter-models/" + encodeURIComponent(m.id) + "/export", download: m.id.replace(":", "-") + ".toml", dataset: { export: m.id } }, t("Export (TOML)")),
+          m.custom ? [" ", h("button", { type: "button", class: "danger small", dataset: { removeModel: m.id }, onclick: async () => {
+            if (!confirm(t("Remove model {id}?", { id: m.id }))) return;
+            try { await api("DELETE", "/meter-models/" + encodeURIComponent(m.id)); flash(t("Removed.") + " " + t("Restart the controller for meter changes to take effect.")); await drawModels(); }
+            catch (e) { flash(e.message, "error"); } } }, t("Remove"))] : null)));
+      $("#model-list").replaceChildren(EC.table([t("Model"), t("Name"), t("Vendor"), t("Kind"), t("Used by"), ""], rows, { id: "models-table" }));
+    };
+    modelForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); clearErrors(modelForm);
+      const file = $("#model-file").files[0];
+      if (!file) { fieldError(modelForm, "file", t("Choose a file.")); return; }
+      const text = await file.text();
+      const id = (text.match(/^\s*id\s*=\s*"([^"]*)"/m) || [])[1] || "";
+      if (!id.startsWith("custom:")) { fieldError(modelForm, "file", t("The file's id must be custom:<name>.")); return; }
+      try { await api("PUT", "/meter-models/" + encodeURIComponent(id), text); flash(t("Model {id} imported.", { id }) + " " + t("Restart the controller for meter changes to take effect.")); modelForm.reset(); await drawModels(); }
+      catch (err) { fieldError(modelForm, "file", (err.problem.errors || [err.message]).join("\n")); }
+    });
+    $("#m-model", form).setAttribute("list", "model-options");
     box.replaceChildren(h("p", { class: "notice", id: "meters-restart" }, t("Meter changes are saved at once but the controller polls the meters it started with: restart it (Admin › System › Reboot) for a change to take effect. The live state refreshes every 5 s.")),
-      h("div", { id: "meter-list" }), h("h3", {}, t("Add or edit a meter")), form);
-    await draw(); setInterval(() => draw().catch(() => {}), 5000);
+      h("div", { id: "meter-list" }), h("h3", {}, t("Add or edit a meter")), form, h("datalist", { id: "model-options" }),
+      h("h3", {}, t("Meter models")), h("div", { id: "model-list" }), modelForm);
+    await Promise.all([draw(), drawModels()]); setInterval(() => draw().catch(() => {}), 5000);
   }
 
   async function users() {

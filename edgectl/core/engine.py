@@ -22,31 +22,34 @@ Pure and deterministic: iteration follows the topology's order and the
 explicit ranking; nothing is read from a clock; state goes in and out.
 
 Speed (docs/allocation.md, "Speed"): connectors are numbers into the
-topology's flat columns (`Topology.flat`); per-connector work is a few list
-reads and writes, and everything that is the same for many connectors (the
-constraints a group of connectors loads, filler classes, reasons, loads) is
-done once per group, class or distinct value.
+topology's flat columns (`Topology.flat`). The snapshot is read once into
+lists and arrays with C-level map/attrgetter; the per-connector steps
+(dynamic-zone EV current, overdraws, admission runs, class counting,
+results) are numpy operations over those columns, and everything that is
+the same for many connectors (the constraints a group loads, filler classes,
+reasons, loads) is done once per group, class or distinct value. Every
+float sum that must be bit-for-bit the old engine's is either on whole amps
+(exact) or an in-order cumulative sum.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from itertools import chain, compress, filterfalse, repeat
-from operator import attrgetter, itemgetter, not_, or_
+from itertools import chain, compress, repeat
+from operator import attrgetter
 
 import numpy as np
 
-from edgectl.core.fill import AT_MAX, FillClass, GroupFill, Pairs, hand_out, rising_of, water_fill
+from edgectl.core.fill import AT_MAX, FillClass, GroupFill, Pairs, extra_amp, hand_out, rising_of, water_fill
 from edgectl.core.limits import zone_limits
 from edgectl.core.output import Outcome, results
 from edgectl.core.phases import Phases
 from edgectl.core.ranking import rank
 from edgectl.core.result import Allocation
 from edgectl.core.site import SheddingPriority
-from edgectl.core.snapshot import WANTING_STATUSES, ConnectorObservation, Snapshot
+from edgectl.core.snapshot import WANTING_STATUSES, ConnectorObservation, Snapshot, StationObservation
 from edgectl.core.state import AllocatorParams, AllocatorState
 from edgectl.core.topology import ConnectorKey, ConnectorSpec, Flat, Topology
 
@@ -90,7 +93,11 @@ def allocate(
     max_a = flat.max_a
 
     # --- observations in connector order (absent: Available), offline stations ---
-    stations = list(map(snapshot.stations.get, flat.station_ids))
+    seen_stations = snapshot.stations
+    if type(seen_stations) is dict and tuple(seen_stations) == flat.station_ids:
+        stations: list[StationObservation | None] = list(seen_stations.values())  # every station, in site order
+    else:
+        stations = list(map(seen_stations.get, flat.station_ids))
     offline: list[tuple[int, int]] = []  # (connector, fallback it is reserved at)
     try:
         all_online = all(map(_ONLINE, stations))  # an absent station (None) has no `online`
@@ -107,15 +114,24 @@ def allocate(
                 dicts.append(st.connectors)
     else:
         dicts = list(map(_CONNECTORS, stations))
-    plain: list[dict[int, ConnectorObservation]] = [d if type(d) is dict else dict(d) for d in dicts]
-    observations: list[ConnectorObservation] = list(
-        map(
-            dict.get,
-            chain.from_iterable(map(repeat, plain, flat.station_sizes)),
-            flat.connector_id,
-            repeat(_NO_OBSERVATION),
+    plain: list[dict[int, ConnectorObservation]]
+    if set(map(type, dicts)) <= {dict}:
+        plain = dicts  # type: ignore[assignment]  # plain dicts already
+    else:
+        plain = [d if type(d) is dict else dict(d) for d in dicts]
+    observations: list[ConnectorObservation]
+    if tuple(chain.from_iterable(plain)) == flat.connector_id:
+        # Every station reports exactly its connectors, in site order (the usual case).
+        observations = list(chain.from_iterable(map(dict.values, plain)))
+    else:
+        observations = list(
+            map(
+                dict.get,
+                chain.from_iterable(map(repeat, plain, flat.station_sizes)),
+                flat.connector_id,
+                repeat(_NO_OBSERVATION),
+            )
         )
-    )
     statuses = list(map(_STATUS, observations))
     want = list(map(WANTING_STATUSES.__contains__, statuses))
     seen_statuses = set(statuses)
@@ -130,9 +146,10 @@ def allocate(
         idle = {i: st for i, st in enumerate(statuses) if not want[i] and st != "Available"}
 
     # --- EV current per dynamic zone (grid phases), each car at most its last setpoint ---
-    last_setpoint = list(map(state.setpoints.get, keys))
+    last_setpoint, own_setpoints = _last_setpoints(state.setpoints, keys)
     currents = list(map(_CURRENT, observations))
-    ev_grid = _ev_current(flat, n_zones, currents, last_setpoint)
+    draws = _Draws(currents, last_setpoint)
+    ev_grid = _ev_current(flat, n_zones, currents, last_setpoint, draws)
 
     limits = zone_limits(topology, snapshot, params, ev_grid)
     room0 = np.array([v for lim in limits for v in lim.limit_a])
@@ -146,7 +163,7 @@ def allocate(
     tags = list(map(_ID_TAG, observations))
     vip_cards = topology.vip_cards
     vip_tag = {t: t is not None and t.upper() in vip_cards for t in set(tags)}
-    vip = list(map(or_, flat.vip_station, map(vip_tag.__getitem__, tags)))
+    vip_np = np.fromiter(map(vip_tag.__getitem__, tags), dtype=bool, count=n) | flat.vip_station_np
     hi_a: Sequence[int] = max_a
     car_limited: set[int] = set()
     car_max = list(map(_CAR_MAX, observations))
@@ -159,21 +176,23 @@ def allocate(
                 car_limited.add(i)
         hi_a = limited
     now = snapshot.time
-    value: list[float]
-    if settings.shedding_priority is SheddingPriority.DURATION:
-        value = [0.0] * n
-        for i in wanting:
-            obs = observations[i]
-            if obs.charging_s is not None:
-                value[i] = obs.charging_s
-            elif obs.started is not None:
-                value[i] = max(0.0, (now - obs.started).total_seconds())
-    else:
-        value = list(map(_ENERGY, observations))
+
+    def shedding_values() -> list[float]:
+        # Read only when everyone is ranked again (rotation due, an arrival).
+        if settings.shedding_priority is SheddingPriority.DURATION:
+            value = [0.0] * n
+            for i in wanting:
+                obs = observations[i]
+                if obs.charging_s is not None:
+                    value[i] = obs.charging_s
+                elif obs.started is not None:
+                    value[i] = max(0.0, (now - obs.started).total_seconds())
+            return value
+        return list(map(_ENERGY, observations))
 
     # --- ranking, stations not respecting their setpoint, admission ---
-    order, ranking, ranked_at = rank(flat, wanting, want, value, vip, state, now, settings)
-    over_since, excess = _overdraws(topology, order, currents, last_setpoint, state, snapshot, params)
+    order, order_np, ranking, ranked_at = rank(flat, wanting, want, shedding_values, vip_np, state, now, settings)
+    over_since, excess = _overdraws(topology, order, order_np, currents, last_setpoint, draws, state, snapshot, params)
     under_since: dict[ConnectorKey, _Since] = {}
     suspended: list[tuple[int, int]] = []  # (connector, constraint where its minimum did not fit)
     if settings.consumption_optimisation:
@@ -183,19 +202,62 @@ def allocate(
             topology.connectors, order, observations, room, suspended, caps_of, under_since, state, snapshot, params,
             steady,
         )  # fmt: skip
-        outcome = _fill_capped(topology, room, admitted, vip, hi_a, car_limited, caps_of, excess)
+        outcome = _fill_capped(topology, room, admitted, vip_np.tolist(), hi_a, car_limited, caps_of, excess)
     else:
-        admitted, room0 = _admit(flat, order, room0, suspended)
-        outcome = _fill_uncapped(flat, room0, admitted, vip, hi_a, car_limited, excess)
+        admitted_np, room0 = _admit(flat, order_np, room0, suspended)
+        outcome = _fill_uncapped(flat, room0, admitted_np, vip_np, hi_a, car_limited, excess)
 
     # --- output ---
+    previous = None if own_setpoints is None else (own_setpoints, draws.last)
     return results(
-        topology, snapshot, limits, offline, idle, outcome, suspended, ranking, ranked_at, under_since, over_since
-    )
+        topology, snapshot, limits, offline, idle, outcome, suspended, ranking, ranked_at, under_since, over_since,
+        previous,
+    )  # fmt: skip
+
+
+def _last_setpoints(
+    setpoints: Mapping[ConnectorKey, int], keys: tuple[ConnectorKey, ...]
+) -> tuple[list[int | None], dict[ConnectorKey, int] | None]:
+    """Each connector's last setpoint (None: none yet), and the mapping itself
+    when it is the engine's own kind: a dict of exactly the site's keys in
+    site order (the same tuple objects: a cheap check) and int values. Its
+    values are then read as they are, and the next mapping is a copy of it
+    with the setpoints that changed (no key hashed for the others)."""
+    if type(setpoints) is dict and len(setpoints) == len(keys) and tuple(setpoints) == keys:
+        values = list(setpoints.values())
+        return values, (setpoints if set(map(type, values)) <= {int} else None)
+    return list(map(setpoints.get, keys)), None
+
+
+class _Draws:
+    """The cars' reports and last setpoints as arrays (NaN where absent)."""
+
+    __slots__ = ("current", "has_current", "has_last", "last", "missing")
+
+    def __init__(self, currents: list[Phases | None], last_setpoint: list[int | None]) -> None:
+        n = len(currents)
+        self.missing = 0
+        self.has_current = np.ones(n, dtype=bool)
+        try:  # the usual case: every car reports (a None stops the chain)
+            flat = np.fromiter(chain.from_iterable(currents), dtype=np.float64, count=3 * n)  # type: ignore[arg-type]
+        except TypeError:
+            absent = [i for i, c in enumerate(currents) if c is None]
+            self.missing = len(absent)
+            self.has_current[absent] = False
+            rows = [_NAN3 if c is None else c for c in currents]
+            flat = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=3 * n)
+        self.current = flat.reshape(n, 3)
+        self.last = np.fromiter(last_setpoint, dtype=np.float64, count=n)  # None -> NaN
+        self.has_last = ~np.isnan(self.last)
+
+
+_NAN3 = (math.nan, math.nan, math.nan)
+# Per wiring code: the station phase feeding grid phase 0, 1, 2 (3: none).
+_GRID_FROM = np.array([[0, 1, 2], [2, 0, 1], [1, 2, 0], [0, 3, 3], [3, 0, 3], [3, 3, 0]], dtype=np.intp)
 
 
 def _ev_current(
-    flat: Flat, n_zones: int, currents: list[Phases | None], last_setpoint: list[int | None]
+    flat: Flat, n_zones: int, currents: list[Phases | None], last_setpoint: list[int | None], draws: _Draws
 ) -> list[Phases]:
     """Measured EV current per zone (grid phases) of the connectors below it.
 
@@ -206,45 +268,23 @@ def _ev_current(
     ev = [[0.0, 0.0, 0.0] for _ in range(n_zones)]
     shared = flat.shared_dynamic
     if shared is not None:
+        # The sums of a loop over the connectors in order, with numpy: np.cumsum
+        # adds one term after the other, from a first row of 0.0 as such a loop
+        # starts; rows that add nothing add 0.0, which leaves a sum that started
+        # at +0.0 unchanged to the bit.
         zones, members = shared
-        if len(members) == len(currents):
-            rows = zip(currents, last_setpoint, flat.wiring, strict=True)
-        else:
-            pick = itemgetter(*members) if len(members) > 1 else lambda seq: (seq[members[0]],)
-            rows = zip(pick(currents), pick(last_setpoint), pick(flat.wiring), strict=True)
-        a0 = a1 = a2 = 0.0
-        for current, cap, wiring in rows:
-            if current is None:
-                continue
-            v0, v1, v2 = current
-            if cap is not None:
-                # `v if v < cap else cap`, as for any reading (a NaN counts as the cap)
-                if not v0 < cap:
-                    v0 = cap
-                if not v1 < cap:
-                    v1 = cap
-                if not v2 < cap:
-                    v2 = cap
-            if wiring == 0:
-                a0 += v0
-                a1 += v1
-                a2 += v2
-            elif wiring == 1:
-                a1 += v0
-                a2 += v1
-                a0 += v2
-            elif wiring == 2:
-                a2 += v0
-                a0 += v1
-                a1 += v2
-            elif wiring == 3:
-                a0 += v0
-            elif wiring == 4:
-                a1 += v0
-            else:
-                a2 += v0
+        sel = np.asarray(members, dtype=np.intp) if len(members) != len(currents) else slice(None)
+        # `v if v < cap else cap`: a NaN report counts as the cap, no cap (NaN) keeps v.
+        dv = np.fmin(draws.current[sel], draws.last[sel][:, None])
+        if draws.missing:
+            dv[~draws.has_current[sel]] = 0.0
+        v4 = np.zeros((len(dv), 4))
+        v4[:, :3] = dv
+        grid = np.zeros((len(dv) + 1, 3))
+        grid[1:] = np.take_along_axis(v4, _GRID_FROM[flat.wiring_np[sel]], axis=1)
+        total = np.cumsum(grid, axis=0)[-1].tolist()
         for zi in zones:
-            ev[zi] = [a0, a1, a2]
+            ev[zi] = list(total)
     else:
         grid_of = ((0, 1, 2), (1, 2, 0), (2, 0, 1), (0,), (1,), (2,))
         for i, dyn in enumerate(flat.dynamic_path):
@@ -262,6 +302,79 @@ def _ev_current(
 
 
 def _overdraws(
+    topology: Topology,
+    order: list[int],
+    order_np: np.ndarray,
+    currents: list[Phases | None],
+    last_setpoint: list[int | None],
+    draws: _Draws,
+    state: AllocatorState,
+    snapshot: Snapshot,
+    params: AllocatorParams,
+) -> tuple[dict[ConnectorKey, datetime], dict[int, int]]:
+    """Connectors drawing clearly more than their last setpoint: since when,
+    and the whole amps of excess once past the EV reaction window.
+
+    Numpy finds them (in rank order); a report with a NaN in it takes the
+    connector-by-connector rules of `_overdraws_one_by_one`."""
+    if not order:
+        return {}, {}
+    margin = params.overdraw_margin_a
+    flat = topology.flat
+    rank_of = np.full(len(flat.keys), -1, dtype=np.intp)
+    rank_of[order_np] = np.arange(len(order_np))
+    cur = draws.current
+    peak = np.maximum(np.maximum(cur[:, 0], cur[:, 1]), cur[:, 2])  # NaN if the report has one
+    maybe = np.flatnonzero(
+        draws.has_current & draws.has_last & (rank_of >= 0) & ~(peak <= draws.last + margin)
+    )  # NaN rows stay in
+    if not len(maybe):
+        return {}, {}
+    if np.isnan(peak[maybe]).any():
+        return _overdraws_one_by_one(topology, order, currents, last_setpoint, state, snapshot, params)
+    # Over its last setpoint on the grid phases it loads: every terminal of
+    # a three-phase wiring, the first one of a single-phase wiring.
+    over = np.where(flat.wiring_np[maybe] < 3, peak[maybe], draws.current[maybe, 0]) - draws.last[maybe]
+    hit = over > margin
+    o = maybe[hit]
+    over = over[hit]
+    if not len(o):
+        return {}, {}
+    # In rank order (as `order`): place by rank, read back the places taken.
+    taken = np.zeros(len(order_np), dtype=bool)
+    taken[rank_of[o]] = True
+    by_rank = np.empty(len(order_np))
+    by_rank[rank_of[o]] = over
+    numbers = order_np[taken].tolist()
+    overs = by_rank[taken].tolist()
+    hit_keys = list(map(flat.keys.__getitem__, numbers))
+    now = snapshot.time
+    previous = state.over_since
+    if not previous:
+        sinces = [now] * len(hit_keys)
+        over_since = dict.fromkeys(hit_keys, now)
+    elif type(previous) is dict and len(previous) == len(hit_keys) and tuple(previous) == tuple(hit_keys):
+        sinces = list(previous.values())  # the same connectors as last cycle (no key hashed)
+        over_since = previous.copy()
+    else:
+        sinces = list(map(previous.get, hit_keys, repeat(now)))
+        over_since = dict(zip(hit_keys, sinces, strict=True))
+    excess: dict[int, int] = {}
+    window_s = params.overdraw_window_s
+    # A connector seen over only now has held it 0 s.
+    if window_s <= 0.0:
+        check: Sequence[int] = range(len(hit_keys))
+    else:
+        check = [j for j, since in enumerate(sinces) if since is not now] if previous else ()
+    for j in check:
+        if (now - sinces[j]).total_seconds() >= window_s:
+            amps = math.ceil(overs[j])
+            if amps > 0:
+                excess[numbers[j]] = amps
+    return over_since, excess
+
+
+def _overdraws_one_by_one(
     topology: Topology,
     order: list[int],
     currents: list[Phases | None],
@@ -317,87 +430,163 @@ def _overdraws(
 
 
 def _admit(
-    flat: Flat, order: list[int], room: np.ndarray, suspended: list[tuple[int, int]]
-) -> tuple[list[int], np.ndarray]:
+    flat: Flat, o: np.ndarray, room: np.ndarray, suspended: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
     """Each at its minimum, in rank order, where every constraint it loads has room.
 
+    `o` is the rank order (connector numbers); returns the admitted, in that
+    order, and the rooms left. Refused ones go to `suspended` with the first
+    of their constraints (in their own order) found full.
+
     Only *tight* constraints, where the minimums of everyone who wants current
-    do not all fit, can refuse anyone; those are checked one by one in rank
-    order, the rest is accounted per group. Whole amps taken from a room keep
-    it exact (no rounding), so the order of the subtractions does not matter.
+    do not all fit, can refuse anyone; the rest is accounted per group. Whole
+    amps taken from a room keep it exact (no rounding; it stays >= -1e-6), so
+    the room a candidate finds is exactly the room minus the sum of the
+    minimums admitted before it: numpy checks whole runs at once (a
+    cumulative sum per tight constraint, the same comparison as one by one)
+    up to the first candidate refused. From there candidates go one by one
+    until 64 in a row are admitted; a class refused stays refused (rooms only
+    shrink) and names the same constraint until someone is admitted, so a
+    long refused stretch costs a dictionary look-up per candidate.
     """
-    group = flat.group
-    n_groups = len(flat.group_constraints)
-    demand = np.zeros(n_groups)
-    counted = Counter(map(flat.base_class.__getitem__, order))
-    for c, count in counted.items():
-        lo, _hi, g = flat.class_info[c]
-        demand[g] += lo * count
+    g_o = flat.group_np[o]
+    demand = np.bincount(g_o, weights=flat.min_np[o], minlength=len(flat.group_constraints))  # whole amps: exact
     tight = (flat.incidence @ demand) > room
     if not tight.any():
-        return order, room - flat.incidence @ demand
+        return o, room - flat.incidence @ demand
+    tight_k = np.flatnonzero(tight)
+    row_of = {k: r for r, k in enumerate(tight_k.tolist())}
     tight_ks = [tuple(k for k in ks if tight[k]) for ks in flat.group_constraints]
-    live = room.tolist()
+    tight_rows = [tuple(row_of[k] for k in ks) for ks in tight_ks]
+    has_tight: np.ndarray = np.asarray(flat.incidence[tight_k].any(axis=0))
+    sel = has_tight[g_o]
+    cand = o[sel]
+    m = len(cand)
+    cand_g = g_o[sel]
+    need = flat.min_np[cand].astype(np.float64)
+    limit = need - _EPS
+    loads = flat.incidence[tight_k][:, cand_g] > 0.0  # (tight constraints, candidates)
+    amps = np.where(loads, need, 0.0)
+    live = room[tight_k]
     min_a = flat.min_a
-    refused: set[int] = set()
-    for i in compress(order, map(tight_ks.__getitem__, map(group.__getitem__, order))):
-        need = min_a[i]
-        limit = need - _EPS
-        ks = tight_ks[group[i]]
-        for k in ks:
-            if live[k] < limit:
-                suspended.append((i, k))
-                refused.add(i)
-                demand[group[i]] -= need
-                break
-        else:
-            for k in ks:
-                live[k] -= need
-    admitted = list(filterfalse(refused.__contains__, order)) if refused else order
-    return admitted, room - flat.incidence @ demand
+    # Candidates of one class (same minimum, same constraints) fare alike: a
+    # class refused stays refused (rooms only shrink), and names the same full
+    # constraint until the next admission.
+    tight_kl = tight_k.tolist()
+    lists: tuple[list[int], list[int], list[int], list[float]] | None = None  # for one by one, made once
+    refused: list[int] = []  # positions among the candidates
+    pos = 0
+    window = 256
+    while pos < m:
+        # A run admitted in one go, up to the first candidate that finds no room.
+        end = min(m, pos + window)
+        run = amps[:, pos:end]
+        before = live[:, None] - (np.cumsum(run, axis=1) - run)
+        fails = (loads[:, pos:end] & (before < limit[None, pos:end])).any(axis=0)
+        first = int(fails.argmax()) if fails.any() else end - pos
+        if first:
+            live = live - run[:, :first].sum(axis=1)
+            pos += first
+        if pos >= end:
+            window *= 4
+            continue
+        # Then one by one, back to runs after 64 admitted in a row.
+        if lists is None:
+            lists = (cand.tolist(), flat.base_class_np[cand].tolist(), cand_g.tolist(), limit.tolist())
+        cand_l, cls_l, cand_gl, limit_l = lists
+        live_l = live.tolist()
+        why_of: dict[int, int] = {}  # class -> the full constraint it meets, while no one is admitted
+        streak = 0
+        while pos < m and streak < 64:
+            k = why_of.get(cls_l[pos])
+            if k is None:
+                lim = limit_l[pos]
+                rows = tight_rows[cand_gl[pos]]
+                for r in rows:
+                    if live_l[r] < lim:
+                        k = why_of[cls_l[pos]] = tight_kl[r]
+                        break
+                else:
+                    a = cand_l[pos]
+                    need_a = min_a[a]
+                    for r in rows:
+                        live_l[r] -= need_a
+                    why_of.clear()
+                    streak += 1
+                    pos += 1
+                    continue
+            suspended.append((cand_l[pos], k))
+            refused.append(pos)
+            streak = 0
+            pos += 1
+        live = np.array(live_l)
+        window = 256
+    if not refused:
+        return o, room - flat.incidence @ demand
+    gone = np.asarray(refused, dtype=np.intp)
+    np.subtract.at(demand, cand_g[gone], need[gone])
+    keep = np.ones(len(flat.keys), dtype=bool)
+    keep[cand[gone]] = False
+    return o[keep[o]], room - flat.incidence @ demand
 
 
 def _fill_uncapped(
     flat: Flat,
     room: np.ndarray,
-    admitted: list[int],
-    vip: list[bool],
+    admitted: np.ndarray,
+    vip_np: np.ndarray,
     hi_a: Sequence[int],
     car_limited: set[int],
     excess: dict[int, int],
 ) -> Outcome:
-    """VIPs first, then everyone else, each set water-filled together."""
-    outcome = Outcome(admitted, vip, hi_a, car_limited, {}, [], [], excess)
-    if not admitted:
+    """VIPs first, then everyone else, each set water-filled together.
+
+    Members, their classes and setpoints stay arrays (rank order); classes
+    are listed in the order of their first member, as a Counter would."""
+    outcome = Outcome(admitted, vip_np, hi_a, car_limited, {}, [], [], excess)
+    if not len(admitted):
         return outcome
-    vips = list(compress(admitted, map(vip.__getitem__, admitted)))
-    sets = [vips, list(compress(admitted, map(not_, map(vip.__getitem__, admitted))))] if vips else [admitted]
+    is_vip = vip_np[admitted]
+    sets = [admitted[is_vip], admitted[~is_vip]] if is_vip.any() else [admitted]
+    n_info = len(flat.class_info)
     for members in sets:
-        if not members:
+        m = len(members)
+        if not m:
             continue
-        class_of = list(map(flat.base_class.__getitem__, members))
+        class_of = flat.base_class_np[members]
         extra: dict[tuple[int, int, int], int] = {}
         if car_limited:
-            for j, i in enumerate(members):
+            for j, i in enumerate(members.tolist()):
                 if i in car_limited:
                     triple = (flat.min_a[i], hi_a[i], flat.group[i])
                     c = flat.class_id.get(triple)
                     if c is None:
-                        c = extra.setdefault(triple, len(flat.class_info) + len(extra))
+                        c = extra.setdefault(triple, n_info + len(extra))
                     class_of[j] = c
-        counted = Counter(class_of)  # in order of first member
-        info = flat.class_info
-        extra_info = {c: t for t, c in extra.items()}
-        classes = [(*(info[c] if c < len(info) else extra_info[c]), count) for c, count in counted.items()]
+        first = np.full(n_info + len(extra), m, dtype=np.intp)
+        first[class_of[::-1]] = np.arange(m - 1, -1, -1, dtype=np.intp)
+        distinct = np.flatnonzero(first < m)
+        distinct = distinct[np.argsort(first[distinct], kind="stable")]  # in order of first member
+        counts = np.bincount(class_of, minlength=len(first))[distinct]
+        if extra:
+            extra_rows = np.array(sorted(extra, key=extra.__getitem__), dtype=np.int64).reshape(len(extra), 3)
+            info = np.concatenate((flat.class_np, extra_rows))
+        else:
+            info = flat.class_np
+        classes = np.column_stack((info[distinct], counts))  # (lo, hi, group, n) per class
         filled = GroupFill(room, flat.incidence, flat.group_constraints, classes)
-        position = {c: j for j, c in enumerate(counted)}
-        member_class = list(map(position.__getitem__, class_of))
+        position = np.zeros(len(first), dtype=np.intp)
+        position[distinct] = np.arange(len(distinct))
+        member_class = position[class_of]
         rising: list[list[int] | None] = [
             list(flat.group_constraints[g]) if b != AT_MAX and level < hi else None
-            for (_lo, hi, g, _n), level, b in zip(classes, filled.level, filled.binding, strict=True)
+            for (_lo, hi, g, _n), level, b in zip(classes.tolist(), filled.level, filled.binding, strict=True)
         ]
         live = room.tolist()
-        setpoints = hand_out(live, filled.level, rising, member_class)
+        setpoints = np.array(filled.level, dtype=np.int64)[member_class]
+        lucky = extra_amp(live, rising, member_class)
+        if lucky:
+            setpoints[lucky] += 1
         room[:] = live
         outcome.sets.append((members, classes, filled.level, filled.binding, member_class, setpoints))
     return outcome

@@ -27,6 +27,7 @@ import numpy as np
 
 _EPS = 1e-6
 AT_MAX = -1  # binding marker: the member reached its own maximum
+_KEY = 1 << 20  # (lo, hi) as one int: lo * _KEY + hi (currents are far below 2^20 A)
 
 Pairs = tuple[tuple[int, int], ...]  # (constraint k, pair_hi) where the load rises
 
@@ -154,6 +155,34 @@ def hand_out(
     return out
 
 
+def extra_amp(room: list[float], rising: list[list[int] | None], member_class: np.ndarray) -> list[int]:
+    """`hand_out`'s +1 A walk for members given as an array of class numbers:
+    the positions (in rank order) of the members that get one."""
+    rising = list(rising)
+    live = len(rising) - rising.count(None)
+    lucky: list[int] = []
+    if not live:
+        return lucky
+    need = 1 - _EPS
+    for j, c in enumerate(member_class.tolist()):
+        ks = rising[c]
+        if ks is None:
+            continue
+        for k in ks:
+            if room[k] < need:
+                rising[c] = None  # nobody else in this class gets one either
+                live -= 1
+                break
+        else:
+            for k in ks:
+                room[k] -= 1
+            lucky.append(j)
+            continue
+        if not live:
+            break
+    return lucky
+
+
 def _freeze(
     cls: FillClass,
     level: int,
@@ -191,47 +220,49 @@ class GroupFill:
         room: np.ndarray,
         incidence: np.ndarray,
         group_constraints: tuple[tuple[int, ...], ...],
-        classes: list[tuple[int, int, int, int]],
+        classes: np.ndarray,
     ) -> None:
-        # classes: (lo, hi, group, n) in the order of their first member's rank.
-        self.level = [max(lo, hi) for lo, hi, _g, _n in classes]
-        self.binding = [AT_MAX] * len(classes)
-        live = [c for c, (lo, hi, _g, _n) in enumerate(classes) if hi > lo]
-        if not live:
+        # classes: int rows (lo, hi, group, n) in the order of their first member's rank.
+        lo_c, hi_c, g_c, n_c = classes.T
+        level_all = np.maximum(lo_c, hi_c)
+        binding_all = np.full(len(classes), AT_MAX, dtype=np.int64)
+        live = np.flatnonzero(hi_c > lo_c)
+        if not len(live):
+            self.level: list[int] = level_all.tolist()
+            self.binding: list[int] = binding_all.tolist()
             return
-        entries: dict[tuple[int, int], int] = {}
-        groups: dict[int, int] = {}
+        # Columns: distinct (lo, hi); rows: groups in the order classes first touch them.
+        entries, cls_e = np.unique(lo_c[live] * _KEY + hi_c[live], return_inverse=True)
+        lo_e = (entries // _KEY).astype(np.float64)
+        hi_e = (entries % _KEY).astype(np.float64)
+        g_live = g_c[live]
+        gs, first_at, g_inv = np.unique(g_live, return_index=True, return_inverse=True)
+        by_first = np.argsort(first_at)
+        gi = gs[by_first]
+        row = np.empty(len(gs), dtype=np.intp)
+        row[by_first] = np.arange(len(gs))
+        cls_g = row[g_inv]
         order: list[int] = []  # constraints in the order classes first touch them
         seen: set[int] = set()
-        for c in live:
-            lo, hi, g, _n = classes[c]
-            entries.setdefault((lo, hi), len(entries))
-            if g not in groups:
-                groups[g] = len(groups)
-                for k in group_constraints[g]:
-                    if k not in seen:
-                        seen.add(k)
-                        order.append(k)
-        n_e = len(entries)
-        lo_e = np.array([lo for lo, _hi in entries], dtype=np.float64)
-        hi_e = np.array([hi for _lo, hi in entries], dtype=np.float64)
+        for g in gi.tolist():
+            for k in group_constraints[g]:
+                if k not in seen:
+                    seen.add(k)
+                    order.append(k)
         top = int(hi_e.max())
         t = np.arange(top + 1, dtype=np.float64)
         ramp = np.clip(t[None, :] - lo_e[:, None], 0.0, (hi_e - lo_e)[:, None])  # (E, T): load of one member at t
-        gi = np.array(list(groups), dtype=np.intp)
         inc = incidence[:, gi]  # (K, G)
-        table = np.zeros((len(groups), n_e))
-        cls_g = np.array([groups[classes[c][2]] for c in live], dtype=np.intp)
-        cls_e = np.array([entries[(classes[c][0], classes[c][1])] for c in live], dtype=np.intp)
-        table[cls_g, cls_e] = [classes[c][3] for c in live]
+        table = np.zeros((len(gi), len(entries)))
+        cls_n = n_c[live].astype(np.float64)
+        table[cls_g, cls_e] = cls_n
         frozen = np.zeros(len(live), dtype=bool)
         order_a = np.array(order, dtype=np.intp)
         rank_of = np.full(incidence.shape[0], len(order), dtype=np.intp)
         rank_of[order_a] = np.arange(len(order))
         cls_lo = lo_e[cls_e]
         cls_hi = hi_e[cls_e]
-        cls_n = table[cls_g, cls_e]
-        out_level = np.array([classes[c][1] for c in live], dtype=np.float64)  # at its hi unless frozen below
+        out_level = cls_hi.copy()  # at its hi unless frozen below
         out_binding = np.full(len(live), AT_MAX, dtype=np.intp)
         while True:
             counts = inc @ table  # (K, E)
@@ -252,7 +283,7 @@ class GroupFill:
             binding_ks = binding_ks[np.argsort(rank_of[binding_ks])]
             # Each group on a binding constraint is bound by the first of them (in
             # first-touch order); its classes still rising there freeze at t*.
-            first = np.full(len(groups), -1, dtype=np.intp)
+            first = np.full(len(gi), -1, dtype=np.intp)
             for k in binding_ks[::-1]:
                 first[inc[k] > 0] = k
             hit = (~frozen) & (first[cls_g] >= 0) & (cls_hi > t_star)
@@ -262,13 +293,14 @@ class GroupFill:
             out_binding[idx] = first[cls_g[idx]]
             frozen[idx] = True
             table[cls_g[idx], cls_e[idx]] = 0.0
-            used = np.zeros(len(groups))
+            used = np.zeros(len(gi))
             np.add.at(used, cls_g[idx], cls_n[idx] * (levels - cls_lo[idx]))
             room -= inc @ used
         rest = np.flatnonzero(~frozen)
-        for c, level, binding in zip(live, out_level.astype(np.int64).tolist(), out_binding.tolist(), strict=True):
-            self.level[c] = level
-            self.binding[c] = binding
-        used = np.zeros(len(groups))
+        level_all[live] = out_level.astype(np.int64)
+        binding_all[live] = out_binding
+        self.level = level_all.tolist()
+        self.binding = binding_all.tolist()
+        used = np.zeros(len(gi))
         np.add.at(used, cls_g[rest], cls_n[rest] * (cls_hi[rest] - cls_lo[rest]))
         room -= inc @ used

@@ -5,15 +5,22 @@ Reasons (`limited_by`, vocabulary in edgectl.core.result) and loads take few
 distinct values per cycle, so each distinct one is built once and shared
 (they are immutable). A zone's `used` adds, over its subtree, the share each
 admitted connector is accounted at (before a `not_respecting` cut).
+
+Results are built in bulk: every field is a column by connector number
+(setpoints as ints, state, reasons and loads as indexes into small tables of
+distinct values, computed with numpy), and the `ConnectorResult`s come out
+of one C-level map over the zipped columns.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from itertools import repeat
+from typing import NamedTuple, TypeVar
+
+import numpy as np
 
 from edgectl.core.fill import AT_MAX
 from edgectl.core.limits import ZoneLimit
@@ -27,28 +34,26 @@ _EPS = 1e-6
 _CHARGING = ConnectorState.CHARGING
 _SUSPENDED = ConnectorState.SUSPENDED
 _Since = tuple[datetime | None, datetime | None, datetime | None]
+_T = TypeVar("_T")
 
-
-def _result(fields: tuple[object, ...]) -> ConnectorResult:  # replaced below by its fast equivalent
-    return ConnectorResult._make(fields)
-
-
-# A ConnectorResult from its fields in order, without the Python-level
-# NamedTuple constructor: half the cost, and a cycle builds one per connector.
-_result = functools.partial(tuple.__new__, ConnectorResult)
+# `ConnectorResult.state` by index (the state column of `results`).
+_STATES = (ConnectorState.IDLE, ConnectorState.CHARGING, ConnectorState.SUSPENDED, ConnectorState.OFFLINE)
+_IDLE_I, _CHARGING_I, _SUSPENDED_I, _OFFLINE_I = range(4)
+_STATES_NP = np.array(_STATES, dtype=object)
 
 
 class Outcome(NamedTuple):
     """What admission and filling decided, by connector number."""
 
-    admitted: list[int]  # in rank order
-    vip: list[bool]
+    admitted: Sequence[int] | np.ndarray  # in rank order
+    vip: list[bool] | np.ndarray  # an array when `sets` are used, a list with `capped`
     hi_a: Sequence[int]  # highest current: connector max, or the car's when it takes less
     car_limited: set[int]
     caps: dict[int, tuple[float, float, float]]  # consumption optimisation (empty: off)
-    # Uncapped fills, VIPs first: (members in rank order, classes (lo, hi, group, n),
-    # level and binding per class, class of each member, setpoint of each member).
-    sets: list[tuple[list[int], list[tuple[int, int, int, int]], list[int], list[int], list[int], list[int]]]
+    # Uncapped fills, VIPs first: (members in rank order, classes: rows (lo, hi, group, n),
+    # level and binding per class, class of each member, setpoint of each member);
+    # members, their classes and setpoints as int arrays.
+    sets: list[tuple[np.ndarray, np.ndarray, list[int], list[int], np.ndarray, np.ndarray]]
     # Capped fills: (members in rank order, binding of each, setpoint of each).
     capped: list[tuple[list[int], list[int], list[int]]]
     excess: dict[int, int]  # whole amps its station draws over its setpoint
@@ -66,7 +71,10 @@ def results(
     ranked_at: datetime | None,
     under_since: dict[ConnectorKey, _Since],
     over_since: dict[ConnectorKey, datetime],
+    previous: tuple[dict[ConnectorKey, int], np.ndarray] | None = None,
 ) -> tuple[Allocation, AllocatorState]:
+    """`previous`: the last setpoints when they are a dict of exactly the site's
+    keys in site order with int values, and the same as a float array."""
     flat = topology.flat
     zone_ids = topology.zone_ids
     n_zones = len(zone_ids)
@@ -76,7 +84,6 @@ def results(
     group_mask = flat.group_mask
     fallback_a = flat.fallback_a
     min_a = flat.min_a
-    max_a = flat.max_a
     zone_why = [tuple(r for r in lim.reasons if r != "max_current") for lim in limits]
     why_cache: dict[int, tuple[str, ...]] = {}
 
@@ -97,93 +104,128 @@ def results(
             load = loads[key] = Phases(amps if mask & 1 else 0.0, amps if mask & 2 else 0.0, amps if mask & 4 else 0.0)
         return load
 
-    out: list[ConnectorResult] = list(flat.idle_available)
-    setpoints = [0] * len(keys)
+    n = len(keys)
+    # Columns by connector number, built in bulk: per connector a code into a
+    # table of distinct states, reasons and loads (default: idle Available).
+    setpoint_np = np.zeros(n, dtype=np.int64)
+    state_np = np.zeros(n, dtype=np.intp)  # index into _STATES
+    why_np = np.zeros(n, dtype=np.intp)  # index into why_table
+    load_np = np.zeros(n, dtype=np.intp)  # index into load_table
+    vip_np = np.zeros(n, dtype=bool)
+    why_table: list[tuple[str, ...]] = [("status:Available",)]
+    load_table: list[Phases] = [ZERO]
     reserved = [0.0] * (n_zones * 3)
+    fallback_col: Sequence[int] = fallback_a
     if offline:
+        fallback_col = list(fallback_a)  # a DC station is reserved at its last setpoint
         by_group: dict[int, int] = {}
+        why_np[[i for i, _f in offline]] = len(why_table)
+        why_table.append(("offline",))
         for i, fallback in offline:
             g = group[i]
             by_group[g] = by_group.get(g, 0) + fallback
-            setpoints[i] = fallback
-            key = keys[i]
-            out[i] = _result(
-                (key[0], key[1], fallback, ConnectorState.OFFLINE, ("offline",), fallback,
-                 load_of(group_mask[g], fallback), False, min_a[i], max_a[i])
-            )  # fmt: skip
+            setpoint_np[i] = fallback
+            fallback_col[i] = fallback
+            state_np[i] = _OFFLINE_I
+            load_np[i] = len(load_table)
+            load_table.append(load_of(group_mask[g], fallback))
         for g, amps in by_group.items():
             for k in group_ks[g]:
                 reserved[k] += amps
 
-    for i, status in idle.items():
-        if status != "Available":
-            key = keys[i]
-            out[i] = _result(
-                (key[0], key[1], 0, ConnectorState.IDLE, (f"status:{status}",), fallback_a[i], ZERO, False,
-                 min_a[i], max_a[i])
-            )  # fmt: skip
+    if idle:
+        status_why: dict[str, int] = {}
+        for i, status in idle.items():
+            if status != "Available":
+                w = status_why.get(status)
+                if w is None:
+                    w = status_why[status] = len(why_table)
+                    why_table.append((f"status:{status}",))
+                why_np[i] = w
+                state_np[i] = _IDLE_I
 
     used = [0.0] * (n_zones * 3)
+    vip = outcome.vip
+    vip_all = vip if isinstance(vip, np.ndarray) else np.fromiter(vip, dtype=bool, count=n)
+    excess = outcome.excess
+    if outcome.sets:
+        car_np = np.zeros(n, dtype=bool)
+        if outcome.car_limited:
+            car_np[list(outcome.car_limited)] = True
+        max_np = flat.max_np
+        used_by_group = np.zeros(len(group_ks))
+        in_set = np.zeros(n, dtype=bool)
+        for members, classes, levels, bindings, member_class, setpoint_of in outcome.sets:
+            mem = members
+            mc = member_class
+            sp = setpoint_of
+            cls = classes  # rows: lo, hi, group, n
+            lvl = np.array(levels, dtype=np.int64)
+            bnd = np.array(bindings, dtype=np.int64)
+            np.add.at(used_by_group, cls[:, 2], cls[:, 3] * lvl)
+            g_m = cls[mc, 2]
+            extra = sp - lvl[mc]
+            if extra.any():
+                np.add.at(used_by_group, g_m, extra)
+            b_m = bnd[mc]
+            code = np.where(
+                b_m != AT_MAX, 0, np.where((sp >= cls[mc, 1]) & car_np[mem], 1, np.where(sp >= max_np[mem], 2, 3))
+            )
+            is_vip = vip_all[mem]
+            wkey = ((b_m + 1) * 4 + code) * 2 + is_vip  # >= 0
+            why_np[mem] = _intern(wkey, why_table, lambda key: _why_of_key(key, why_zone))
+            lkey = sp * 8 + flat.group_mask_np[g_m]
+            load_np[mem] = _intern(lkey, load_table, lambda key: load_of(key & 7, key >> 3))
+            setpoint_np[mem] = sp
+            state_np[mem] = _CHARGING_I
+            vip_np[mem] = is_vip
+            in_set[mem] = True
+        if excess:
+            for i, over_a in excess.items():
+                if not in_set[i]:
+                    continue
+                # Its share stays its setpoint in the accounting; it is told less, by
+                # what it draws on top, so that its real draw fits that share.
+                setpoint = int(setpoint_np[i]) - over_a
+                if setpoint < min_a[i]:
+                    setpoint = 0
+                    state_np[i] = _SUSPENDED_I
+                setpoint_np[i] = setpoint
+                why_table.append((*why_table[why_np[i]], "not_respecting"))
+                why_np[i] = len(why_table) - 1
+        used = (flat.incidence @ used_by_group + 0.0).tolist()
+
+    if suspended:
+        pairs = np.array(suspended, dtype=np.intp).reshape(len(suspended), 2)
+        sus = pairs[:, 0]
+        setpoint_np[sus] = 0
+        state_np[sus] = _SUSPENDED_I
+        load_np[sus] = 0
+        vip_np[sus] = vip_all[sus]
+        why_np[sus] = _intern(pairs[:, 1], why_table, lambda k: ("min_current", *why_zone(k)))
+
+    setpoints = setpoint_np.tolist()
+    out = list(
+        map(
+            tuple.__new__,
+            repeat(ConnectorResult),
+            zip(
+                flat.station_of,
+                flat.connector_id,
+                setpoints,
+                _STATES_NP[state_np].tolist(),
+                _objects(why_table)[why_np].tolist(),
+                fallback_col,
+                _objects(load_table)[load_np].tolist(),
+                vip_np.tolist(),
+                min_a,
+                outcome.hi_a,
+                strict=True,
+            ),
+        )
+    )
     if outcome.caps:
         _capped_results(topology, outcome, why_zone, used, out, setpoints)
-    vip = outcome.vip
-    car_limited = outcome.car_limited
-    excess = outcome.excess
-    station_of = flat.station_of
-    connector_id = flat.connector_id
-    used_by_group = [0] * len(group_ks)
-    for members, classes, levels, bindings, member_class, setpoint_of in outcome.sets:
-        # Per class and +0/+1 A: its reasons and load (car limits aside).
-        whys: dict[int, tuple[str, ...]] = {}
-        for (_lo, _hi, g, n), level in zip(classes, levels, strict=True):
-            used_by_group[g] += n * level
-        for i, c, setpoint in zip(members, member_class, setpoint_of, strict=True):
-            lo, hi, g, _n = classes[c]
-            binding = bindings[c]
-            extra = setpoint - levels[c]
-            if extra:
-                used_by_group[g] += extra
-            if binding != AT_MAX:
-                code = 0
-            elif setpoint >= hi and i in car_limited:
-                code = 1
-            elif setpoint >= max_a[i]:
-                code = 2
-            else:
-                code = 3
-            is_vip = vip[i]
-            wkey = (binding * 4 + code) * 2 + is_vip
-            why = whys.get(wkey)
-            if why is None:
-                why = whys[wkey] = _why(is_vip, code, why_zone(binding) if code == 0 else ())
-            load = loads.get(setpoint * 8 + group_mask[g])
-            if load is None:
-                load = load_of(group_mask[g], setpoint)
-            state_now = _CHARGING
-            if excess:
-                over_a = excess.get(i)
-                if over_a:
-                    # Its share stays `setpoint` in the accounting; it is told less, by
-                    # what it draws on top, so that its real draw fits that share.
-                    setpoint = setpoint - over_a
-                    if setpoint < lo:
-                        setpoint, state_now = 0, _SUSPENDED
-                    why = (*why, "not_respecting")
-            setpoints[i] = setpoint
-            out[i] = _result(
-                (station_of[i], connector_id[i], setpoint, state_now, why, fallback_a[i], load, is_vip, lo, hi)
-            )
-    for g, amps in enumerate(used_by_group):
-        if amps:
-            for k in group_ks[g]:
-                used[k] += amps
-
-    for i, k in suspended:
-        key = keys[i]
-        out[i] = _result(
-            (key[0], key[1], 0, _SUSPENDED, ("min_current", *why_zone(k)), fallback_a[i], ZERO, outcome.vip[i],
-             min_a[i], outcome.hi_a[i])
-        )  # fmt: skip
 
     zones = []
     for zi, zone_id in enumerate(zone_ids):
@@ -210,11 +252,60 @@ def results(
     new_state = AllocatorState(
         ranking=ranking,
         ranked_at=ranked_at,
-        setpoints=dict(zip(keys, setpoints, strict=True)),
+        setpoints=_setpoints(keys, setpoints, setpoint_np if not outcome.caps else None, previous),
         under_since=under_since,
         over_since=over_since,
     )
     return Allocation(snapshot.time, tuple(out), tuple(zones)), new_state
+
+
+def _setpoints(
+    keys: tuple[ConnectorKey, ...],
+    setpoints: list[int],
+    setpoint_np: np.ndarray | None,
+    previous: tuple[dict[ConnectorKey, int], np.ndarray] | None,
+) -> dict[ConnectorKey, int]:
+    """The setpoints to carry, as dict(zip(keys, setpoints)): the same keys in
+    the same order as `previous` copy it (no key hashed) and only the
+    setpoints that changed are written."""
+    if previous is None:
+        return dict(zip(keys, setpoints, strict=True))
+    last, last_np = previous
+    now_np = setpoint_np if setpoint_np is not None else np.array(setpoints, dtype=np.int64)
+    changed = np.flatnonzero(last_np != now_np).tolist()
+    if len(changed) > len(keys) // 2 or not (np.abs(last_np) < 2.0**52).all():  # (floats compare ints exactly)
+        return dict(zip(keys, setpoints, strict=True))
+    out = last.copy()
+    for i in changed:
+        out[keys[i]] = setpoints[i]
+    return out
+
+
+def _objects(values: Sequence[object]) -> np.ndarray:
+    """An object array of `values` (tuples stay elements, not rows)."""
+    out = np.empty(len(values), dtype=object)
+    for j, v in enumerate(values):
+        out[j] = v
+    return out
+
+
+def _intern(keys: np.ndarray, table: list[_T], make: Callable[[int], _T]) -> np.ndarray:
+    """Index into `table` of each key's value, `make(key)` appended once per
+    distinct key (keys are small non-negative ints)."""
+    seen = np.zeros(int(keys.max()) + 1, dtype=bool)
+    seen[keys] = True
+    distinct = np.flatnonzero(seen)
+    position = np.zeros(len(seen), dtype=np.intp)
+    position[distinct] = np.arange(len(table), len(table) + len(distinct))
+    table.extend(make(key) for key in distinct.tolist())
+    index: np.ndarray = position[keys]
+    return index
+
+
+def _why_of_key(key: int, why_zone: Callable[[int], tuple[str, ...]]) -> tuple[str, ...]:
+    rest, is_vip = divmod(key, 2)
+    binding, code = divmod(rest, 4)
+    return _why(bool(is_vip), code, why_zone(binding - 1) if code == 0 else ())
 
 
 def _why(vip: bool, code: int, zone: tuple[str, ...]) -> tuple[str, ...]:

@@ -20,9 +20,12 @@ the stored ranking stays a tuple of connector keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from itertools import compress, repeat
-from operator import not_
+from itertools import repeat
+from typing import cast
+
+import numpy as np
 
 from edgectl.core.site import SiteSettings
 from edgectl.core.state import AllocatorState
@@ -33,18 +36,20 @@ def rank(
     flat: Flat,
     wanting: list[int],
     want: list[bool],
-    value: list[float],
-    vip: list[bool],
+    values: Callable[[], list[float]],
+    vip_np: np.ndarray,
     state: AllocatorState,
     now: datetime,
     settings: SiteSettings,
-) -> tuple[list[int], tuple[ConnectorKey, ...], datetime | None]:
-    """(admission order, ranking to store, time of the last full re-ranking).
+) -> tuple[list[int], np.ndarray, tuple[ConnectorKey, ...], datetime | None]:
+    """(admission order, the same as an array, ranking to store, time of the
+    last full re-ranking).
 
     `wanting` are the connector numbers that want current, in site order
-    (`want[i]` says the same per connector); `value[i]` is connector i's
-    shedding-priority value (energy or duration), `vip[i]` whether it is
-    served first.
+    (`want[i]` says the same per connector);
+    `values()[i]` is connector i's shedding-priority value (energy or
+    duration; asked for only when everyone is ranked again),
+    `vip_np[i]` whether it is served first.
     """
     rotation_s = settings.rotation_minutes * 60
     due = (
@@ -54,25 +59,45 @@ def rank(
         or not state.ranking
     )
     ranked_at: datetime | None = now if due else state.ranked_at
-    ordered: list[int] | None = None
+    n = len(flat.keys)
+    want_np = np.zeros(n + 1, dtype=bool)  # slot n: keys the topology no longer has
+    want_np[:n] = np.fromiter(want, dtype=bool, count=n)
+    ordered: np.ndarray | None = None
     if not due:
         # Connectors of the stored order still wanting current, in that order
         # (keys the topology no longer has map to slot n, which wants nothing).
-        n = len(flat.keys)
-        seq = list(map(flat.index.get, state.ranking, repeat(n)))
-        ordered = list(compress(seq, map([*want, False].__getitem__, seq)))
-        if len(set(ordered)) != len(wanting):
+        seq = _numbers(flat, state.ranking)
+        ordered = seq[want_np[seq]]
+        seen = np.zeros(n + 1, dtype=bool)
+        seen[ordered] = True
+        if np.count_nonzero(seen) != len(wanting):
             ordered = None  # an arrival: rank everyone again now
     if ordered is None:
-        sort_key = list(zip(value, flat.tiebreak, strict=True))  # tiebreak: the order of (station id, connector id)
-        ordered = sorted(wanting, key=sort_key.__getitem__)
+        sort_key = list(zip(values(), flat.tiebreak, strict=True))  # tiebreak: the order of (station id, connector id)
+        ordered = np.array(sorted(wanting, key=sort_key.__getitem__), dtype=np.intp)
     # VIPs first, keeping the order among each group.
-    if any(map(vip.__getitem__, ordered)):
-        final = list(compress(ordered, map(vip.__getitem__, ordered)))
-        final.extend(compress(ordered, map(not_, map(vip.__getitem__, ordered))))
-    else:
-        final = ordered
-    stored = tuple(map(flat.keys.__getitem__, ordered))
+    is_vip = vip_np[ordered]
+    final_np = np.concatenate((ordered[is_vip], ordered[~is_vip])) if is_vip.any() else ordered
+    final = final_np.tolist()
+    memo = _memo(flat)
+    if memo is not None and memo[0] is state.ranking and np.array_equal(memo[1], ordered):
+        return final, final_np, state.ranking, ranked_at  # unchanged: share the stored tuple
+    stored = tuple(map(flat.keys.__getitem__, ordered.tolist()))
     if stored == state.ranking:
         stored = state.ranking  # share the unchanged tuple
-    return final, stored, ranked_at
+    flat.memo["ranking"] = (stored, ordered)
+    return final, final_np, stored, ranked_at
+
+
+def _numbers(flat: Flat, ranking: tuple[ConnectorKey, ...]) -> np.ndarray:
+    """Connector numbers of a stored ranking (n for keys the topology lacks)."""
+    memo = _memo(flat)
+    if memo is not None and memo[0] is ranking:
+        seq: np.ndarray = memo[1]
+        return seq
+    n = len(flat.keys)
+    return np.fromiter(map(flat.index.get, ranking, repeat(n)), dtype=np.intp, count=len(ranking))
+
+
+def _memo(flat: Flat) -> tuple[tuple[ConnectorKey, ...], np.ndarray] | None:
+    return cast("tuple[tuple[ConnectorKey, ...], np.ndarray] | None", flat.memo.get("ranking"))

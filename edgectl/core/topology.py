@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgectl.core.phases import ZERO, Phases
-from edgectl.core.result import ConnectorResult, ConnectorState
+from edgectl.core.phases import Phases
 from edgectl.core.site import (
     Site,
     StationModel,
@@ -109,10 +108,22 @@ class Flat:
     base_class: tuple[int, ...]  # filler class id of its (min, max, group)
     class_id: Mapping[tuple[int, int, int], int]  # filler class id of a (min, hi, group)
     class_info: tuple[tuple[int, int, int], ...]  # (min, hi, group) of each compiled class id
-    idle_available: tuple[ConnectorResult, ...]  # the result of a connector with no observation
     group_constraints: tuple[tuple[int, ...], ...]
     group_mask: tuple[int, ...]  # bit p set: the group loads grid phase p
     incidence: np.ndarray = field(compare=False)  # (constraints x groups) 1.0 where the group loads it
+    # The same columns as numpy arrays, for the cycle's vectorised steps.
+    min_np: np.ndarray = field(compare=False)  # int64 per connector
+    max_np: np.ndarray = field(compare=False)  # int64 per connector
+    group_np: np.ndarray = field(compare=False)  # intp per connector
+    group_mask_np: np.ndarray = field(compare=False)  # int64 per group
+    wiring_np: np.ndarray = field(compare=False)  # int64 per connector
+    base_class_np: np.ndarray = field(compare=False)  # intp per connector
+    vip_station_np: np.ndarray = field(compare=False)  # bool per connector
+    class_np: np.ndarray = field(compare=False)  # int64 rows (min, hi, group) per class id
+    # Cycle-to-cycle memo (edgectl.core.ranking): the connector numbers of the
+    # last stored ranking, keyed by that tuple's identity (held, so the identity
+    # stays its own). A pure cache: the same inputs give the same result.
+    memo: dict[str, object] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,21 +255,6 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
     with_dynamic = tuple(i for i, d in enumerate(dynamic) if d is not None)
     distinct = {d for d in dynamic if d is not None}
     shared = (distinct.pop(), with_dynamic) if len(distinct) == 1 else None
-    idle = tuple(
-        ConnectorResult(
-            s.key[0],
-            s.key[1],
-            0,
-            ConnectorState.IDLE,
-            ("status:Available",),
-            s.fallback_a,
-            ZERO,
-            False,
-            s.min_a,
-            s.max_a,
-        )
-        for s in specs
-    )
     members = tuple(tuple(index[(st.id, c.id)] for c in st.connectors) for st in site.stations)
     return Flat(
         keys,
@@ -281,10 +277,17 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
         tuple(base_class),
         classes,
         tuple(classes),
-        idle,
         tuple(groups),
         tuple(group_mask),
         incidence,
+        np.array([s.min_a for s in specs], dtype=np.int64),
+        np.array([s.max_a for s in specs], dtype=np.int64),
+        np.array(group, dtype=np.intp),
+        np.array(group_mask, dtype=np.int64),
+        np.array([_WIRING_CODES[s.wiring_map] for s in specs], dtype=np.int64),
+        np.array(base_class, dtype=np.intp),
+        np.array([s.vip_station for s in specs], dtype=bool),
+        np.array(list(classes), dtype=np.int64).reshape(len(classes), 3),
     )
 
 

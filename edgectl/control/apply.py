@@ -13,12 +13,14 @@ Rules:
   out by itself and its fallback applies;
 - what a station acknowledged is remembered per connection epoch: after a
   reconnection it is forgotten, so the fallback is written again;
-- applies may overlap (the loop plans the next cycle while stations are still
-  answering the last one): a newer apply supersedes an older one, whose
-  increases not yet sent are dropped (the newer plan decides them: an old
-  increase must never land after a newer decrease); planning counts what is
-  in flight as if acknowledged, so nothing is sent twice, and a failed call
-  leaves the acknowledged value in place, so the next plan sends it again.
+- applies may overlap: the loop plans the next cycle as soon as the last
+  one's decreases are answered and its increases handed out (`settled`),
+  while stations are still answering those increases. Planning counts what
+  is in flight as if acknowledged, so nothing is sent twice, and a failed
+  call leaves the acknowledged value in place, so the next plan sends it
+  again. Should a newer apply start while an older one still waits for its
+  decreases (a direct `apply` call), the older one's increases are dropped:
+  an old increase must never land after a newer decrease.
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ class ProfileApplier:
         self._last_dispatch_s: float | None = None
         self._inflight: dict[ConnectorKey, tuple[int, Applied, object]] = {}  # sent, not answered yet
         self._generation = 0
+        # Set when the newest apply is past its decreases (all answered, its
+        # increases handed out): the loop plans the next cycle only then, so
+        # a newer plan never starves the increases of an older one.
+        self.settled = asyncio.Event()
+        self.settled.set()
 
     def applied(self) -> Mapping[ConnectorKey, Applied]:
         """What each connector's station acknowledged in its current connection."""
@@ -94,6 +101,14 @@ class ProfileApplier:
     async def apply(self, topology: Topology, commands: list[ProfileCommand]) -> ApplyReport:
         self._generation += 1
         generation = self._generation
+        self.settled.clear()
+        try:
+            return await self._apply(topology, commands, generation)
+        finally:
+            if generation == self._generation:
+                self.settled.set()
+
+    async def _apply(self, topology: Topology, commands: list[ProfileCommand], generation: int) -> ApplyReport:
         self._last_dispatch_s = None
         commands = [c for c in commands if not self.in_backoff(c.station)]
         decreases = [c for c in commands if c.decrease]
@@ -112,6 +127,9 @@ class ProfileApplier:
             # could land an old increase after a newer decrease).
             superseded, allowed = len(allowed), []
         last_dispatch = self._last_dispatch_s
+        if generation == self._generation:
+            # Set now: the waiting loop resumes after the increases below have been handed out.
+            self.settled.set()
         results_up = await self._send_all(allowed)
         if not allowed:
             self._last_dispatch_s = last_dispatch

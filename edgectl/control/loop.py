@@ -87,9 +87,9 @@ class ControlLoop:
 
     async def run(self) -> None:
         # A cycle plans at once and then waits for its stations' answers. The
-        # next trigger does not wait for those answers (a thousand stations
-        # answer over hundreds of ms): it plans again meanwhile, and the
-        # applier makes the newer plan win. At most MAX_OVERLAP cycles are
+        # next trigger waits only for the last cycle's decreases to be answered
+        # (its increases are out by then), not for every answer (a thousand
+        # stations answer over hundreds of ms). At most MAX_OVERLAP cycles are
         # waiting for answers at a time.
         waiting: set[asyncio.Task[CycleResult]] = set()
         try:
@@ -97,6 +97,9 @@ class ControlLoop:
                 while len(waiting) >= MAX_OVERLAP:
                     await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                     self._reap(waiting)
+                # The last cycle's decreases answered and increases handed out: only
+                # then plan again (a newer plan would otherwise starve its increases).
+                await self.applier.settled.wait()
                 started = self._clock.monotonic()
                 self._obs.wake.clear()  # what arrives from here on is in this cycle's snapshot or wakes the next
                 task = asyncio.get_running_loop().create_task(self.cycle(), name="control.cycle")

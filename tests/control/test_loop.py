@@ -204,20 +204,27 @@ async def test_a_newer_plan_supersedes_increases_still_waiting_in_an_older_apply
 
 
 async def test_the_loop_plans_again_while_stations_are_still_answering(clock, stations):
-    """run(): a wake-up starts the next cycle without waiting for the previous one's answers."""
+    """run(): once a cycle's decreases are answered and its increases handed out, a wake-up plans the
+    next cycle without waiting for those increases' answers."""
     import asyncio
+    import contextlib
 
     gated = GatedStations(stations)
     obs = SiteObservations(clock.now)
     topo = compile_site(two_zone_site(), catalogue())
     loop = ControlLoop(lambda: topo, obs, gated, clock, cycle_s=60.0, lease_s=120, call_timeout_s=1.0)
     connect(obs, stations, "A1")
-    gated.gate.clear()  # nobody answers
+    await loop.cycle()  # A1's fallback, answered
+    gated.gate.clear()  # from now on nobody answers
+    obs.connector_status("A1", 1, "Charging")
+    obs.transaction_started("A1", 1, 1, "T1", T0, 0)  # an increase for A1: handed out, never answered
     task = asyncio.ensure_future(loop.run())
     try:
-        await asyncio.sleep(0.01)
-        sent_before = len(gated.sent)
-        assert sent_before >= 1  # A1's fallback is on its way, unanswered
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if live_limits(gated.sent, "A1"):
+                break
+        assert len(live_limits(gated.sent, "A1")) == 1  # (A2 is offline: reserved, so A1 gets what is left)
         connect(obs, stations, "B1")  # wakes the loop
         for _ in range(100):
             await asyncio.sleep(0.005)
@@ -227,5 +234,47 @@ async def test_the_loop_plans_again_while_stations_are_still_answering(clock, st
     finally:
         gated.gate.set()
         task.cancel()
-        with __import__("contextlib").suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_the_next_cycle_waits_until_the_last_decreases_are_answered(clock, stations):
+    """Decreases first also across cycles: no new plan while a decrease is unanswered."""
+    import asyncio
+    import contextlib
+
+    gated = GatedStations(stations)
+    obs = SiteObservations(clock.now)
+    topo = compile_site(two_zone_site(), catalogue())
+    loop = ControlLoop(lambda: topo, obs, gated, clock, cycle_s=60.0, lease_s=120, call_timeout_s=1.0)
+    for sid in ("A1", "A2"):
+        connect(obs, stations, sid)
+    obs.connector_status("A1", 1, "Charging")
+    obs.transaction_started("A1", 1, 1, "T1", T0, 0)
+    await loop.cycle()  # A1 at 32 A, answered
+    gated.gate.clear()
+    obs.connector_status("A2", 1, "Charging")
+    obs.transaction_started("A2", 1, 2, "T2", T0, 0)  # A1 must come down first
+    task = asyncio.ensure_future(loop.run())
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if live_limits(gated.sent, "A1")[-1:] == [16]:
+                break
+        assert live_limits(gated.sent, "A1") == [32, 16]
+        connect(obs, stations, "B1")  # wakes the loop: it must wait for A1's answer
+        await asyncio.sleep(0.1)
+        assert not any(s == "B1" for s, *_ in gated.sent)
+        assert live_limits(gated.sent, "A2") == []
+        gated.gate.set()  # A1 answers: A2's increase goes out, then B1 is planned
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if any(s == "B1" for s, *_ in gated.sent):
+                break
+        assert live_limits(gated.sent, "A2") == [16]
+        assert any(s == "B1" for s, *_ in gated.sent)
+    finally:
+        gated.gate.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -26,6 +26,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/allocate.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import cpu_model
 from edgectl.core.engine import allocate
 from edgectl.core.topology import compile_site
 from edgectl.stationmodels import catalogue
@@ -87,20 +88,10 @@ def table(rows: list[dict[str, float | int | str]]) -> str:
     )
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def section(rows: list[dict[str, float | int | str]]) -> str:
     return (
         f"{START}\n## Allocation cycle (`bench/allocate.py`)\n\n"
-        f"Machine: {os.cpu_count()} CPU(s) (`nproc`), {_cpu_model()}, Python {platform.python_version()}, "
+        f"Machine: {os.cpu_count()} CPU(s) (`nproc`), {cpu_model()}, Python {platform.python_version()}, "
         f"measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.\n\n"
         "One `allocate()` call on a synthetic site (20 zones over 3 levels, dynamic metered root, "
         "mixed wirings, ~10 % VIP, every connector charging with varied energies), ranking carried "

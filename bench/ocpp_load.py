@@ -217,7 +217,7 @@ def daemon_reaction(daemon: Daemon, t0: float, window_s: float, n: int) -> tuple
 
 
 async def zone_steps(run: SiteRun, meter_id: str, levels: tuple[float, float], steps: int, *,
-                     settle_s: float, window_s: float = 3.0, daemon: Daemon | None = None) -> list[dict[str, float]]:
+                     settle_s: float, window_s: float = 3.0) -> list[dict[str, float]]:
     """Step the meter's base load between two levels; per step, the reaction at the stations."""
     server = run.sim.meters[meter_id].server
     out = []
@@ -235,13 +235,9 @@ async def zone_steps(run: SiteRun, meter_id: str, levels: tuple[float, float], s
                          period_s=0.005)
         t0 = min(r.started_s for r in server.requests[-4:] if r.started_s > t_step)
         await asyncio.sleep(window_s)
-        planned_ms, written_ms = (float("nan"), float("nan")) if daemon is None else daemon_reaction(
-            daemon, t0, window_s, n)
-        out.append({"planned_ms": planned_ms, "written_ms": written_ms, "poll_wait_ms": (t0 - t_step) * 1000,
-                    **received(run, t0, window_s)})
+        out.append({"poll_wait_ms": (t0 - t_step) * 1000, **received(run, t0, window_s)})
         print(f"    step {k + 1}/{steps}: {level:g} A base -> {out[-1]['stations_reached']}/{n} stations, "
-              f"decided {planned_ms:.1f} ms, last profile written by the daemon {written_ms:.1f} ms, "
-              f"received by the last station {out[-1]['last_ms']:.1f} ms after the poll", file=sys.stderr, flush=True)
+              f"last profile received {out[-1]['last_ms']:.1f} ms after the poll", file=sys.stderr, flush=True)
         await asyncio.sleep(settle_s)
     return out
 

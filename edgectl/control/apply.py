@@ -126,13 +126,10 @@ class ProfileApplier:
             # A newer plan exists: it decides these increases (sending them now
             # could land an old increase after a newer decrease).
             superseded, allowed = len(allowed), []
-        last_dispatch = self._last_dispatch_s
         if generation == self._generation:
             # Set now: the waiting loop resumes after the increases below have been handed out.
             self.settled.set()
         results_up = await self._send_all(allowed)
-        if not allowed:
-            self._last_dispatch_s = last_dispatch
         results = results_down + results_up
         accepted = sum(1 for _c, ok in results if ok)
         rejected = tuple((c.station, c.connector, "failed") for c, ok in results if not ok)

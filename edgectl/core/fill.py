@@ -131,40 +131,24 @@ def hand_out(
     left, none of its class-mates will: the walk stops when no class can rise.
     """
     out = [levels[c] for c in member_class]
-    rising = list(rising)
-    live = len(rising) - rising.count(None)
-    if not live:
-        return out
-    need = 1 - _EPS
-    for j, c in enumerate(member_class):
-        ks = rising[c]
-        if ks is None:
-            continue
-        for k in ks:
-            if room[k] < need:
-                rising[c] = None  # nobody else in this class gets one either
-                live -= 1
-                break
-        else:
-            for k in ks:
-                room[k] -= 1
-            out[j] += 1
-            continue
-        if not live:
-            break
+    for j in extra_amp(room, rising, member_class):
+        out[j] += 1
     return out
 
 
-def extra_amp(room: list[float], rising: list[list[int] | None], member_class: np.ndarray) -> list[int]:
-    """`hand_out`'s +1 A walk for members given as an array of class numbers:
-    the positions (in rank order) of the members that get one."""
+def extra_amp(
+    room: list[float], rising: list[list[int] | None], member_class: np.ndarray | list[int]
+) -> list[int]:
+    """The +1 A walk: the positions (in rank order) of the members that get one;
+    `room` shrinks by what they take."""
     rising = list(rising)
     live = len(rising) - rising.count(None)
     lucky: list[int] = []
     if not live:
         return lucky
     need = 1 - _EPS
-    for j, c in enumerate(member_class.tolist()):
+    members = member_class.tolist() if isinstance(member_class, np.ndarray) else member_class
+    for j, c in enumerate(members):
         ks = rising[c]
         if ks is None:
             continue

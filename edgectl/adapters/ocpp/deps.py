@@ -41,6 +41,7 @@ class SafeObserver:
             except Exception:
                 log.exception("ocpp.observer_failed", method=name)
 
+        setattr(self, name, safe)  # built once: every station message calls it
         return safe
 
 

@@ -118,25 +118,6 @@ def _sample(at: datetime, reading: Reading) -> MeterSample:
     return MeterSample(at, reading.energy_register_wh, reading.current_a, reading.power_w, reading.soc_percent)
 
 
-async def _store_samples(
-    deps: Deps, session: Session | None, meter_values: list[dict[str, Any]], three_phase: bool
-) -> Reading | None:
-    """Persist every non-empty sample (oldest first); return the latest reading."""
-    readings = _readings(meter_values, three_phase)
-    if session is not None:
-        for at, reading in readings:
-            s = _sample(at, reading)
-            await deps.store.sessions.add_meter_values(
-                session.transaction_id,
-                at,
-                energy_wh=s.energy_wh,
-                station_current_a=s.station_current_a,
-                power_w=s.power_w,
-                soc_percent=s.soc_percent,
-            )
-    return readings[-1][1] if readings else None
-
-
 async def meter_values(deps: Deps, conn: StationConnection, p: dict[str, Any]) -> dict[str, Any]:
     connector_id: int = p["connectorId"]
     transaction_id: int | None = p.get("transactionId")
@@ -194,7 +175,11 @@ async def stop_transaction(deps: Deps, conn: StationConnection, p: dict[str, Any
         return answer
     if session.is_open:
         three_phase = _three_phase(deps, conn.station_id, session.connector_id)
-        await _store_samples(deps, session, p.get("transactionData", []), three_phase)
+        readings = _readings(p.get("transactionData", []), three_phase)
+        if readings:  # its own samples, in one store hop
+            await deps.store.sessions.record_meter_values(
+                conn.station_id, transaction_id, [_sample(at, reading) for at, reading in readings]
+            )
     stopped = await deps.store.sessions.stop(
         transaction_id, stopped_at, p["meterStop"], p.get("reason", "Local"), id_tag=id_tag
     )

@@ -19,22 +19,13 @@ from edgectl.adapters.store import Alarm, AlarmQuery, Event, EventType
 from edgectl.adapters.web.problems import Problem
 from edgectl.adapters.web.routing import ADMIN, STAFF, USER, Api, Ctx, Param, json_response
 from edgectl.adapters.web.schemas import BOOL, INT, STR, TIME, arr, ref
+from edgectl.services.alarms import alarm_dict
 
 api = Api()
 OPERATORS = frozenset({ADMIN, USER})
 KINDS = ["station_offline", "meter_unreachable", "connector_faulted", "setpoint_not_respected", "profile_rejected"]
 KIND = {"type": "string", "enum": KINDS}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
-
-
-def alarm_json(a: Alarm) -> dict[str, Any]:
-    return {
-        "id": a.id, "kind": a.kind, "source": a.source, "connector": a.connector_id, "code": a.code,
-        "message": a.message, "details": dict(a.details), "active": a.active,
-        "raised_at": None if a.raised_at is None else a.raised_at.isoformat(),
-        "cleared_at": None if a.cleared_at is None else a.cleared_at.isoformat(),
-        "cleared_by": a.cleared_by,
-    }
 
 
 def _visible(ctx: Ctx) -> Any:
@@ -73,7 +64,7 @@ def _zone_filter(ctx: Ctx) -> Any:
 
 def _filtered(ctx: Ctx, alarms: list[Alarm]) -> list[dict[str, Any]]:
     checks = [f for f in (_visible(ctx), _zone_filter(ctx)) if f is not None]
-    return [alarm_json(a) for a in alarms if all(f(a) for f in checks)]
+    return [alarm_dict(a) for a in alarms if all(f(a) for f in checks)]
 
 
 FILTERS = (Param("kind", KIND), Param("source", STR, "a station identity or a meter id"),
@@ -115,7 +106,7 @@ async def _alarm_or_404(ctx: Ctx) -> Alarm:
 
 @api.route("GET", "/alarms/{alarm_id}", STAFF, "Show an alarm", "alarms", response=ref("Alarm"))
 async def get_alarm(ctx: Ctx) -> web.StreamResponse:
-    return json_response(alarm_json(await _alarm_or_404(ctx)))
+    return json_response(alarm_dict(await _alarm_or_404(ctx)))
 
 
 @api.route("POST", "/alarms/{alarm_id}/clear", OPERATORS, "Clear (acknowledge) an active alarm", "alarms",
@@ -137,4 +128,4 @@ async def clear_alarm(ctx: Ctx) -> web.StreamResponse:
                 details={"alarm_id": cleared.id, "kind": cleared.kind, "by": ctx.actor}))
     if cleared is None:
         raise Problem(409, f"alarm {alarm.id} was already cleared")
-    return json_response(alarm_json(cleared))
+    return json_response(alarm_dict(cleared))

@@ -38,10 +38,10 @@ from edgectl.adapters.web.problems import Problem
 from edgectl.adapters.web.routing import ADMINS, STAFF, Api, Ctx, json_response
 from edgectl.adapters.web.schemas import ref
 from edgectl.adapters.web.sitestate import public, site_doc
-from edgectl.adapters.web.views_alarms import alarm_json
 from edgectl.adapters.web.views_models import known_model
 from edgectl.adapters.web.views_stations import station_event_json
 from edgectl.services import report
+from edgectl.services.alarms import alarm_dict
 
 log = structlog.get_logger(__name__)
 api = Api()
@@ -361,7 +361,7 @@ async def station_report(ctx: Ctx) -> web.StreamResponse:
                 ["id", "at", "type", "zone", "message", "details"],
                 [[e.id, e.at.isoformat() if e.at else "", e.type.value, e.zone or "", e.message,
                   json.dumps(dict(e.details), default=str)] for e in events]))
-            al = [alarm_json(a) for a in alarms]
+            al = [alarm_dict(a) for a in alarms]
             z.writestr("alarms.csv", _csv(
                 ["id", "kind", "connector", "code", "message", "raised_at", "cleared_at", "cleared_by"],
                 [[a[k] for k in ("id", "kind", "connector", "code", "message", "raised_at", "cleared_at",

@@ -97,6 +97,7 @@ class ModbusBus:
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._backoff_s = 0.0
         self._next_attempt_mono = 0.0
+        self._last_failure = ""  # why the connection was given up: said again while waiting to retry
 
     def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         s, c = self.settings, self.config
@@ -126,7 +127,10 @@ class ModbusBus:
             return self._client
         now = self._clock.monotonic()
         if now < self._next_attempt_mono:
-            raise BusUnavailable(f"not connected; next attempt in {self._next_attempt_mono - now:.1f} s")
+            # Keep the reason: "not connected" alone would hide that the meter stopped answering.
+            raise BusUnavailable(
+                f"not connected ({self._last_failure}); next attempt in {self._next_attempt_mono - now:.1f} s"
+            )
         if self._client is not None:
             self._client.close()
         self._client = self._make_client()
@@ -139,12 +143,14 @@ class ModbusBus:
         else:
             reason = "connection refused or unreachable"
         if not ok:
-            self._schedule_retry()
-            raise BusUnavailable(f"cannot connect to {self.describe()}: {reason}")
+            message = f"cannot connect to {self.describe()}: {reason}"
+            self._schedule_retry(message)
+            raise BusUnavailable(message)
         self._backoff_s = 0.0
         return self._client
 
-    def _schedule_retry(self) -> None:
+    def _schedule_retry(self, reason: str) -> None:
+        self._last_failure = reason
         s = self.settings
         self._backoff_s = min(s.backoff_max_s, max(s.backoff_initial_s, self._backoff_s * 2))
         # Jitter so that many meters behind one dead gateway do not retry in lock-step.
@@ -177,12 +183,13 @@ class ModbusBus:
             async with asyncio.timeout(guard_s):
                 response = await call(block.address, count=block.count, device_id=unit_id)
         except (TimeoutError, ModbusException, OSError) as exc:
-            if not client.connected:
-                self._schedule_retry()
-            raise ModbusReadError(
+            message = (
                 f"no valid answer from unit {unit_id} at {self.describe()} "
                 f"({block.register_type} {block.address}+{block.count}): {type(exc).__name__}: {exc}"
-            ) from exc
+            )
+            if not client.connected:
+                self._schedule_retry(message)
+            raise ModbusReadError(message) from exc
         if response.isError():
             raise DeviceError(
                 f"unit {unit_id} answered exception code {getattr(response, 'exception_code', '?')} "

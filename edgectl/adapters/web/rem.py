@@ -86,15 +86,18 @@ class RemoteEnergy:
         if not lost:
             return []
         released = sorted(self.zones)
+        # Release every zone before the first await: the state a reader sees
+        # (GET /rem, the control loop) never lags the stations.
+        self.zones.clear()
         for zone in released:
             if self._live is not None:
                 self._live.set_remote_setpoint(zone, None)
+        for zone in released:
             log.warning("rem.heartbeat_lost", zone=zone, heartbeat_s=settings.heartbeat_s)
             await self._store.events.append(Event(
                 EventType.SYSTEM, "remote energy management: heartbeat lost, zone back to local control",
                 source="web", zone=zone, details={"heartbeat_s": settings.heartbeat_s},
             ))
-        self.zones.clear()
         return released
 
 

@@ -400,7 +400,7 @@ def _overdraws_one_by_one(
             continue
         limit = last + margin
         v0, v1, v2 = current
-        if (v0 <= limit and v1 <= limit and v2 <= limit) or max(current) <= limit:
+        if v0 <= limit and v1 <= limit and v2 <= limit:
             continue  # the common case: it respects its setpoint
         if math.isnan(v0) or math.isnan(v1) or math.isnan(v2):  # a NaN in the report: the general rule
             spec = topology.connectors[i]
@@ -456,8 +456,7 @@ def _admit(
         return o, room - flat.incidence @ demand
     tight_k = np.flatnonzero(tight)
     row_of = {k: r for r, k in enumerate(tight_k.tolist())}
-    tight_ks = [tuple(k for k in ks if tight[k]) for ks in flat.group_constraints]
-    tight_rows = [tuple(row_of[k] for k in ks) for ks in tight_ks]
+    tight_rows: dict[int, tuple[int, ...]] = {}  # group -> rows of its tight constraints, in its order
     has_tight: np.ndarray = np.asarray(flat.incidence[tight_k].any(axis=0))
     sel = has_tight[g_o]
     cand = o[sel]
@@ -501,14 +500,17 @@ def _admit(
             k = why_of.get(cls_l[pos])
             if k is None:
                 lim = limit_l[pos]
-                rows = tight_rows[cand_gl[pos]]
+                g = cand_gl[pos]
+                if g in tight_rows:
+                    rows = tight_rows[g]
+                else:
+                    rows = tight_rows[g] = tuple(row_of[k] for k in flat.group_constraints[g] if k in row_of)
                 for r in rows:
                     if live_l[r] < lim:
                         k = why_of[cls_l[pos]] = tight_kl[r]
                         break
                 else:
-                    a = cand_l[pos]
-                    need_a = min_a[a]
+                    need_a = min_a[cand_l[pos]]
                     for r in rows:
                         live_l[r] -= need_a
                     why_of.clear()
@@ -541,54 +543,87 @@ def _fill_uncapped(
 ) -> Outcome:
     """VIPs first, then everyone else, each set water-filled together.
 
-    Members, their classes and setpoints stay arrays (rank order); classes
-    are listed in the order of their first member, as a Counter would."""
+    Members are counted per compiled class id (`Flat.class_id`: min, hi,
+    group); members, bindings and setpoints stay arrays (rank order)."""
     outcome = Outcome(admitted, vip_np, hi_a, car_limited, {}, [], [], excess)
     if not len(admitted):
         return outcome
     is_vip = vip_np[admitted]
     sets = [admitted[is_vip], admitted[~is_vip]] if is_vip.any() else [admitted]
-    n_info = len(flat.class_info)
+    info = flat.class_np
+    entry_of = flat.class_entry_np
+    ramp = flat.ramp
+    entry_lo = flat.entry_lo_np
     for members in sets:
-        m = len(members)
-        if not m:
+        if not len(members):
             continue
         class_of = flat.base_class_np[members]
-        extra: dict[tuple[int, int, int], int] = {}
         if car_limited:
+            extra: dict[tuple[int, int, int], int] = {}
             for j, i in enumerate(members.tolist()):
                 if i in car_limited:
                     triple = (flat.min_a[i], hi_a[i], flat.group[i])
                     c = flat.class_id.get(triple)
-                    if c is None:
-                        c = extra.setdefault(triple, n_info + len(extra))
+                    if c is None:  # not compiled (cannot happen: every min..max is): a class of its own
+                        c = extra.setdefault(triple, len(info) + len(extra))
                     class_of[j] = c
-        first = np.full(n_info + len(extra), m, dtype=np.intp)
-        first[class_of[::-1]] = np.arange(m - 1, -1, -1, dtype=np.intp)
-        distinct = np.flatnonzero(first < m)
-        distinct = distinct[np.argsort(first[distinct], kind="stable")]  # in order of first member
-        counts = np.bincount(class_of, minlength=len(first))[distinct]
-        if extra:
-            extra_rows = np.array(sorted(extra, key=extra.__getitem__), dtype=np.int64).reshape(len(extra), 3)
-            info = np.concatenate((flat.class_np, extra_rows))
+            if extra:
+                info = np.concatenate((info, np.array(list(extra), dtype=np.int64).reshape(len(extra), 3)))
+                lows, highs = entry_lo.tolist(), [float(lo + ramp[e, -1]) for e, lo in enumerate(entry_lo.tolist())]
+                entry_of = np.concatenate((entry_of, np.arange(len(extra)) + len(lows)))
+                entry_lo = np.array(lows + [float(lo) for lo, _hi, _g in extra])
+                top = max(ramp.shape[1] - 1, *(hi for _lo, hi, _g in extra))
+                t = np.arange(top + 1, dtype=np.float64)
+                highs += [float(hi) for _lo, hi, _g in extra]
+                ramp = np.clip(t[None, :] - entry_lo[:, None], 0.0, (np.array(highs) - entry_lo)[:, None])
+        n_ids = len(info)
+        counts = np.bincount(class_of, minlength=n_ids)
+        ids = np.flatnonzero(counts)
+        lo_i, hi_i, g_i = info[ids].T
+        level_of = np.zeros(n_ids, dtype=np.int64)
+        binding_of = np.full(n_ids, AT_MAX, dtype=np.int64)
+        level_of[ids] = np.maximum(lo_i, hi_i)
+        live = hi_i > lo_i
+        if live.any():
+            lid = ids[live]
+
+            def first_touch(
+                members: np.ndarray = members, class_of: np.ndarray = class_of, info: np.ndarray = info
+            ) -> np.ndarray:
+                # Per group: position of its first member whose class rises.
+                rises = info[class_of, 1] > info[class_of, 0]
+                first = np.full(flat.incidence.shape[1], 1 << 20, dtype=np.int64)
+                pos = np.flatnonzero(rises)
+                first[flat.group_np[members[pos]][::-1]] = pos[::-1]
+                return first
+
+            filled = GroupFill(
+                room, flat.incidence, flat.kpos, ramp, entry_lo, lo_i[live].astype(np.float64),
+                hi_i[live].astype(np.float64), g_i[live], entry_of[lid], counts[lid].astype(np.float64), first_touch,
+            )  # fmt: skip
+            level_of[lid] = filled.level
+            binding_of[lid] = filled.binding
+            rising_c = (filled.binding != AT_MAX) & (filled.level < hi_i[live])
+            if rising_c.any():
+                # A class whose group loads a constraint already short of 1 A would
+                # miss at its first member: leave it out of the walk from the start.
+                blocked = (flat.incidence.T @ (room < 1 - _EPS)) > 0.0  # per group
+                rising_c &= ~blocked[g_i[live]]
+            rising_ids = lid[rising_c].tolist()
         else:
-            info = flat.class_np
-        classes = np.column_stack((info[distinct], counts))  # (lo, hi, group, n) per class
-        filled = GroupFill(room, flat.incidence, flat.group_constraints, classes)
-        position = np.zeros(len(first), dtype=np.intp)
-        position[distinct] = np.arange(len(distinct))
-        member_class = position[class_of]
-        rising: list[list[int] | None] = [
-            list(flat.group_constraints[g]) if b != AT_MAX and level < hi else None
-            for (_lo, hi, g, _n), level, b in zip(classes.tolist(), filled.level, filled.binding, strict=True)
-        ]
-        live = room.tolist()
-        setpoints = np.array(filled.level, dtype=np.int64)[member_class]
-        lucky = extra_amp(live, rising, member_class)
-        if lucky:
-            setpoints[lucky] += 1
-        room[:] = live
-        outcome.sets.append((members, classes, filled.level, filled.binding, member_class, setpoints))
+            rising_ids = []
+        setpoints = level_of[class_of]
+        if rising_ids:
+            rising: list[list[int] | None] = [None] * n_ids
+            group_ks = flat.group_constraints
+            for c, g in zip(rising_ids, info[rising_ids, 2].tolist(), strict=True):
+                rising[c] = list(group_ks[g])
+            live_room = room.tolist()
+            lucky = extra_amp(live_room, rising, class_of)
+            if lucky:
+                setpoints[lucky] += 1
+            room[:] = live_room
+        outcome.sets.append((members, binding_of[class_of], info[class_of, 1], setpoints))
     return outcome
 
 
@@ -693,15 +728,23 @@ def _overdraw(
     spec: ConnectorSpec, current: Phases, last: int, state: AllocatorState, snapshot: Snapshot, params: AllocatorParams
 ) -> tuple[datetime, int] | None:
     """(since when, whole amps of excess once past the window) for a connector
-    drawing clearly more than its last setpoint; None while it respects it."""
+    drawing clearly more than its last setpoint; None while it respects it.
+
+    A NaN on a grid phase it loads is unknown, read on the safe side (as a
+    NaN report is elsewhere: never less current than a number would take):
+    it cannot show that the connector respects its setpoint, so the window
+    runs, and past it no excess can be trusted: it is cut by its whole
+    maximum (suspended). Its share stays in the accounting, so no other
+    connector gets more either."""
     grid = spec.to_grid(current)
-    over = max(grid[p] - last for p in range(3) if spec.used[p])
-    if over <= params.overdraw_margin_a:
+    overs = [grid[p] - last for p in range(3) if spec.used[p]]
+    unknown = any(map(math.isnan, overs))
+    if not unknown and max(overs) <= params.overdraw_margin_a:
         return None
     since = state.over_since.get(spec.key, snapshot.time)
     if (snapshot.time - since).total_seconds() < params.overdraw_window_s:
         return since, 0
-    return since, math.ceil(over)
+    return since, spec.max_a if unknown else math.ceil(max(overs))
 
 
 def _first_full(spec: ConnectorSpec, accounted: tuple[float, ...], room: list[float]) -> int | None:

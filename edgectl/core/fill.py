@@ -22,12 +22,13 @@ and per constraint, not per connector; only the +1 A hand-out walks members.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 _EPS = 1e-6
 AT_MAX = -1  # binding marker: the member reached its own maximum
-_KEY = 1 << 20  # (lo, hi) as one int: lo * _KEY + hi (currents are far below 2^20 A)
+_BIG = 1 << 20  # above any member position or constraint index (rank keys)
 
 Pairs = tuple[tuple[int, int], ...]  # (constraint k, pair_hi) where the load rises
 
@@ -136,9 +137,7 @@ def hand_out(
     return out
 
 
-def extra_amp(
-    room: list[float], rising: list[list[int] | None], member_class: np.ndarray | list[int]
-) -> list[int]:
+def extra_amp(room: list[float], rising: list[list[int] | None], member_class: np.ndarray | list[int]) -> list[int]:
     """The +1 A walk: the positions (in rank order) of the members that get one;
     `room` shrinks by what they take."""
     rising = list(rising)
@@ -190,101 +189,85 @@ class GroupFill:
     optimisation (their load rises on every constraint up to their `hi`),
     computed for all constraints at once with numpy.
 
-    A class (lo, hi, group) is one column entry (lo, hi) of its group's row;
-    `counts = incidence @ table` then holds, per constraint, how many members
-    of each (lo, hi) it carries, exactly as `water_fill`'s dictionaries, and
-    `counts @ ramp` its added load at every integer level. The levels, the
-    freezing order and the bindings are `water_fill`'s, so the results are
-    identical; only the arithmetic is batched. All of it is on whole amps, so
-    numpy's float64 sums are exact.
+    A class (lo, hi, group) is one entry (lo, hi) of its group's row of a
+    (groups x entries) count table; `counts = incidence @ table` then holds,
+    per constraint, how many members of each (lo, hi) it carries, exactly as
+    `water_fill`'s dictionaries, and `counts @ ramp` its added load at every
+    integer level (`ramp`: one member's load per entry and level, computed
+    once per configuration, `Flat.ramp`). The levels, the freezing order and
+    the bindings are `water_fill`'s, so the results are identical; only the
+    arithmetic is batched. All of it is on whole amps, so numpy's float64
+    sums are exact.
+
+    `water_fill` visits the constraints in the order the classes (in the
+    order of their first member) first touch them; that order only decides
+    which of several constraints full at the same level a group is bound by.
+    It is the order of (first member of the group, position of the
+    constraint in the group's list), `first_touch()` giving the former per
+    group and `kpos` the latter, asked for only on such a tie.
     """
 
     def __init__(
         self,
         room: np.ndarray,
         incidence: np.ndarray,
-        group_constraints: tuple[tuple[int, ...], ...],
-        classes: np.ndarray,
+        kpos: np.ndarray,
+        ramp: np.ndarray,
+        entry_lo: np.ndarray,
+        cls_lo: np.ndarray,
+        cls_hi: np.ndarray,
+        cls_g: np.ndarray,
+        cls_e: np.ndarray,
+        cls_n: np.ndarray,
+        first_touch: Callable[[], np.ndarray],
     ) -> None:
-        # classes: int rows (lo, hi, group, n) in the order of their first member's rank.
-        lo_c, hi_c, g_c, n_c = classes.T
-        level_all = np.maximum(lo_c, hi_c)
-        binding_all = np.full(len(classes), AT_MAX, dtype=np.int64)
-        live = np.flatnonzero(hi_c > lo_c)
-        if not len(live):
-            self.level: list[int] = level_all.tolist()
-            self.binding: list[int] = binding_all.tolist()
-            return
-        # Columns: distinct (lo, hi); rows: groups in the order classes first touch them.
-        entries, cls_e = np.unique(lo_c[live] * _KEY + hi_c[live], return_inverse=True)
-        lo_e = (entries // _KEY).astype(np.float64)
-        hi_e = (entries % _KEY).astype(np.float64)
-        g_live = g_c[live]
-        gs, first_at, g_inv = np.unique(g_live, return_index=True, return_inverse=True)
-        by_first = np.argsort(first_at)
-        gi = gs[by_first]
-        row = np.empty(len(gs), dtype=np.intp)
-        row[by_first] = np.arange(len(gs))
-        cls_g = row[g_inv]
-        order: list[int] = []  # constraints in the order classes first touch them
-        seen: set[int] = set()
-        for g in gi.tolist():
-            for k in group_constraints[g]:
-                if k not in seen:
-                    seen.add(k)
-                    order.append(k)
-        top = int(hi_e.max())
-        t = np.arange(top + 1, dtype=np.float64)
-        ramp = np.clip(t[None, :] - lo_e[:, None], 0.0, (hi_e - lo_e)[:, None])  # (E, T): load of one member at t
-        inc = incidence[:, gi]  # (K, G)
-        table = np.zeros((len(gi), len(entries)))
-        cls_n = n_c[live].astype(np.float64)
+        # Classes (any order) with hi > lo; cls_lo, cls_hi, cls_n float64, cls_g, cls_e intp.
+        # Takes what they use out of `room` (in place); sets `level` and `binding` per class.
+        n_cls = len(cls_lo)
+        table = np.zeros((incidence.shape[1], ramp.shape[0]))
         table[cls_g, cls_e] = cls_n
-        frozen = np.zeros(len(live), dtype=bool)
-        order_a = np.array(order, dtype=np.intp)
-        rank_of = np.full(incidence.shape[0], len(order), dtype=np.intp)
-        rank_of[order_a] = np.arange(len(order))
-        cls_lo = lo_e[cls_e]
-        cls_hi = hi_e[cls_e]
+        frozen = np.zeros(n_cls, dtype=bool)
         out_level = cls_hi.copy()  # at its hi unless frozen below
-        out_binding = np.full(len(live), AT_MAX, dtype=np.intp)
+        out_binding = np.full(n_cls, AT_MAX, dtype=np.int64)
+        rank_key: np.ndarray | None = None
         while True:
-            counts = inc @ table  # (K, E)
+            counts = incidence @ table  # (K, E)
+            present = counts > 0
+            on = present.any(axis=1)
+            if not on.any():
+                break
             load = counts @ ramp  # (K, T)
             fits = load <= (room + _EPS)[:, None]
-            present = counts > 0
-            level = np.where(fits.all(axis=1), math.inf, 0.0)
-            partial = ~fits[:, -1]
-            if partial.any():
-                bottom = np.where(present, lo_e[None, :], np.inf).min(axis=1)
-                level = np.where(partial, np.maximum(fits.sum(axis=1) - 1.0, bottom), level)
-            level = np.where(present.any(axis=1), level, math.inf)  # nothing rises there
-            best = float(level.min())
-            if best == math.inf:
+            partial = on & ~fits[:, -1]  # somewhere it does not all fit: a level below the top
+            if not partial.any():
                 break
+            bottom = np.where(present, entry_lo[None, :], np.inf).min(axis=1)
+            level = np.where(partial, np.maximum(fits.sum(axis=1) - 1.0, bottom), math.inf)
+            best = float(level.min())
             t_star = int(best)
             binding_ks = np.flatnonzero(level == best)
-            binding_ks = binding_ks[np.argsort(rank_of[binding_ks])]
+            if len(binding_ks) > 1:
+                if rank_key is None:
+                    first = first_touch()
+                    rank_key = np.where(kpos < _BIG, first[None, :] * _BIG + kpos, _BIG * _BIG).min(axis=1)
+                binding_ks = binding_ks[np.argsort(rank_key[binding_ks])]
             # Each group on a binding constraint is bound by the first of them (in
             # first-touch order); its classes still rising there freeze at t*.
-            first = np.full(len(gi), -1, dtype=np.intp)
-            for k in binding_ks[::-1]:
-                first[inc[k] > 0] = k
-            hit = (~frozen) & (first[cls_g] >= 0) & (cls_hi > t_star)
+            on_k = incidence[binding_ks] > 0  # (B, G)
+            first_k = np.where(on_k.any(axis=0), binding_ks[on_k.argmax(axis=0)], -1)
+            hit = (~frozen) & (first_k[cls_g] >= 0) & (cls_hi > t_star)
             idx = np.flatnonzero(hit)
             levels = np.maximum(cls_lo[idx], t_star)
             out_level[idx] = levels
-            out_binding[idx] = first[cls_g[idx]]
+            out_binding[idx] = first_k[cls_g[idx]]
             frozen[idx] = True
             table[cls_g[idx], cls_e[idx]] = 0.0
-            used = np.zeros(len(gi))
-            np.add.at(used, cls_g[idx], cls_n[idx] * (levels - cls_lo[idx]))
-            room -= inc @ used
+            room -= incidence @ np.bincount(
+                cls_g[idx], weights=cls_n[idx] * (levels - cls_lo[idx]), minlength=incidence.shape[1]
+            )
         rest = np.flatnonzero(~frozen)
-        level_all[live] = out_level.astype(np.int64)
-        binding_all[live] = out_binding
-        self.level = level_all.tolist()
-        self.binding = binding_all.tolist()
-        used = np.zeros(len(gi))
-        np.add.at(used, cls_g[rest], cls_n[rest] * (cls_hi[rest] - cls_lo[rest]))
-        room -= inc @ used
+        self.level: np.ndarray = out_level.astype(np.int64)
+        self.binding: np.ndarray = out_binding
+        room -= incidence @ np.bincount(
+            cls_g[rest], weights=cls_n[rest] * (cls_hi[rest] - cls_lo[rest]), minlength=incidence.shape[1]
+        )

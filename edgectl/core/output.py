@@ -50,10 +50,9 @@ class Outcome(NamedTuple):
     hi_a: Sequence[int]  # highest current: connector max, or the car's when it takes less
     car_limited: set[int]
     caps: dict[int, tuple[float, float, float]]  # consumption optimisation (empty: off)
-    # Uncapped fills, VIPs first: (members in rank order, classes: rows (lo, hi, group, n),
-    # level and binding per class, class of each member, setpoint of each member);
-    # members, their classes and setpoints as int arrays.
-    sets: list[tuple[np.ndarray, np.ndarray, list[int], list[int], np.ndarray, np.ndarray]]
+    # Uncapped fills, VIPs first: (members in rank order, and of each: the
+    # constraint that bound it (AT_MAX: its own hi), its hi, its setpoint), int arrays.
+    sets: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
     # Capped fills: (members in rank order, binding of each, setpoint of each).
     capped: list[tuple[list[int], list[int], list[int]]]
     excess: dict[int, int]  # whole amps its station draws over its setpoint
@@ -155,21 +154,11 @@ def results(
         max_np = flat.max_np
         used_by_group = np.zeros(len(group_ks))
         in_set = np.zeros(n, dtype=bool)
-        for members, classes, levels, bindings, member_class, setpoint_of in outcome.sets:
-            mem = members
-            mc = member_class
-            sp = setpoint_of
-            cls = classes  # rows: lo, hi, group, n
-            lvl = np.array(levels, dtype=np.int64)
-            bnd = np.array(bindings, dtype=np.int64)
-            np.add.at(used_by_group, cls[:, 2], cls[:, 3] * lvl)
-            g_m = cls[mc, 2]
-            extra = sp - lvl[mc]
-            if extra.any():
-                np.add.at(used_by_group, g_m, extra)
-            b_m = bnd[mc]
+        for mem, b_m, hi_m, sp in outcome.sets:
+            g_m = flat.group_np[mem]
+            used_by_group += np.bincount(g_m, weights=sp, minlength=len(group_ks))  # whole amps: exact
             code = np.where(
-                b_m != AT_MAX, 0, np.where((sp >= cls[mc, 1]) & car_np[mem], 1, np.where(sp >= max_np[mem], 2, 3))
+                b_m != AT_MAX, 0, np.where((sp >= hi_m) & car_np[mem], 1, np.where(sp >= max_np[mem], 2, 3))
             )
             is_vip = vip_all[mem]
             wkey = ((b_m + 1) * 4 + code) * 2 + is_vip  # >= 0
@@ -232,8 +221,10 @@ def results(
         lim = limits[zi]
         why_z = list(lim.reasons)
         parent = topology.zone_parent[zi]
+        l0, l1, l2 = lim.limit_a
         while parent >= 0:
-            if any(limits[parent].limit_a[p] < lim.limit_a[p] - _EPS for p in range(3)):
+            p0, p1, p2 = limits[parent].limit_a
+            if p0 < l0 - _EPS or p1 < l1 - _EPS or p2 < l2 - _EPS:
                 why_z.append(f"parent:{zone_ids[parent]}")
                 break
             parent = topology.zone_parent[parent]

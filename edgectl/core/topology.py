@@ -120,6 +120,15 @@ class Flat:
     base_class_np: np.ndarray = field(compare=False)  # intp per connector
     vip_station_np: np.ndarray = field(compare=False)  # bool per connector
     class_np: np.ndarray = field(compare=False)  # int64 rows (min, hi, group) per class id
+    # For the filling (edgectl.core.fill.GroupFill): each class id's (min, hi)
+    # entry, each entry's min and one member's load at every integer level
+    # (entries x levels 0..highest max), and where each constraint stands in
+    # its group's list (constraints x groups; _NOT_IN where the group does
+    # not load it).
+    class_entry_np: np.ndarray = field(compare=False)  # intp per class id
+    entry_lo_np: np.ndarray = field(compare=False)  # float64 per entry
+    ramp: np.ndarray = field(compare=False)  # float64 (entries x levels)
+    kpos: np.ndarray = field(compare=False)  # int64 (constraints x groups)
     # Cycle-to-cycle memo (edgectl.core.ranking): the connector numbers of the
     # last stored ranking, keyed by that tuple's identity (held, so the identity
     # stays its own). A pure cache: the same inputs give the same result.
@@ -228,6 +237,7 @@ def compile_site(site: Site, models: Mapping[str, StationModel]) -> Topology:
     )
 
 
+NOT_IN = 1 << 20  # Flat.kpos where a group does not load the constraint
 _WIRING_CODES = {(0, 1, 2): 0, (1, 2, 0): 1, (2, 0, 1): 2, (0,): 3, (1,): 4, (2,): 5}
 
 
@@ -256,6 +266,17 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
     distinct = {d for d in dynamic if d is not None}
     shared = (distinct.pop(), with_dynamic) if len(distinct) == 1 else None
     members = tuple(tuple(index[(st.id, c.id)] for c in st.connectors) for st in site.stations)
+    entries: dict[tuple[int, int], int] = {}
+    class_entry = [entries.setdefault((lo, hi), len(entries)) for lo, hi, _g in classes]
+    entry_lo = np.array([float(lo) for lo, _hi in entries], dtype=np.float64)
+    entry_hi = np.array([float(hi) for _lo, hi in entries], dtype=np.float64)
+    top = int(entry_hi.max()) if entries else 0
+    levels = np.arange(top + 1, dtype=np.float64)
+    ramp = np.clip(levels[None, :] - entry_lo[:, None], 0.0, (entry_hi - entry_lo)[:, None])
+    ramp = ramp.reshape(len(entries), top + 1)
+    kpos = np.full((n_zones * 3, len(groups)), NOT_IN, dtype=np.int64)
+    for ks, g in groups.items():
+        kpos[list(ks), g] = np.arange(len(ks))
     return Flat(
         keys,
         index,
@@ -288,6 +309,10 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
         np.array(base_class, dtype=np.intp),
         np.array([s.vip_station for s in specs], dtype=bool),
         np.array(list(classes), dtype=np.int64).reshape(len(classes), 3),
+        np.array(class_entry, dtype=np.intp),
+        entry_lo,
+        ramp,
+        kpos,
     )
 
 

@@ -3,7 +3,10 @@
 Trees of at most 3 levels with stations on leaves only; mixed wirings,
 sockets and models (City, DC included); VIP stations and VIP cards; static
 and dynamic zones with fresh, stale or lost meters; offline and absent
-stations; digital inputs, time-of-use and remote setpoints.
+stations; digital inputs, time-of-use and remote setpoints; car reports with
+NaN on a terminal (garbage readings: `nan_readings=True`, for the engine
+against its reference; tests/core/oracle.py reads a NaN EV current its own
+way).
 
 Slots that run past midnight are only drawn on periods active every day: the
 SPEC does not say which day such a slot belongs to after midnight.
@@ -11,6 +14,7 @@ SPEC does not say which day such a slot belongs to after midnight.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -148,15 +152,24 @@ def sites(draw: st.DrawFn) -> Site:
     )
 
 
-def _currents(draw: st.DrawFn, conn: Connector) -> Phases | None:
+def _currents(draw: st.DrawFn, conn: Connector, nan_readings: bool) -> Phases | None:
     if draw(st.booleans()):
         return None
     a = float(draw(st.integers(0, conn.max_current_a)))
-    return Phases(a, a, a) if conn.wiring.three_phase and draw(st.booleans()) else Phases(a, 0.0, 0.0)
+    values = [a, a, a] if conn.wiring.three_phase and draw(st.booleans()) else [a, 0.0, 0.0]
+    if nan_readings and draw(st.integers(0, 7)) == 0:
+        # A garbage reading: a NaN on any terminal (loaded or not), or on all.
+        nan = math.nan
+        values = (
+            [nan, nan, nan]
+            if draw(st.booleans())
+            else [nan if p == draw(st.integers(0, 2)) else v for p, v in enumerate(values)]
+        )
+    return Phases(*values)
 
 
 @st.composite
-def snapshots(draw: st.DrawFn, site: Site) -> Snapshot:
+def snapshots(draw: st.DrawFn, site: Site, nan_readings: bool = False) -> Snapshot:
     # hypothesis wants naive bounds and attaches the zone itself
     lo, hi = datetime(2026, 1, 1), datetime(2027, 1, 1)  # noqa: DTZ001
     at = draw(st.datetimes(lo, hi, timezones=st.just(UTC)))
@@ -175,7 +188,7 @@ def snapshots(draw: st.DrawFn, site: Site) -> Snapshot:
                 started=at - timedelta(seconds=draw(st.integers(0, 36_000))),
                 energy_wh=float(draw(st.integers(0, 60_000))),
                 charging_s=draw(st.none() | st.floats(0, 36_000)),
-                current_a=_currents(draw, c) if presence == "online" and status != "Available" else None,
+                current_a=_currents(draw, c, nan_readings) if presence == "online" and status != "Available" else None,
             )
         stations[s.id] = StationObservation(presence == "online", obs)
     meters: dict[str, MeterReading] = {}
@@ -198,9 +211,9 @@ def snapshots(draw: st.DrawFn, site: Site) -> Snapshot:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> Case:
+def cases(draw: st.DrawFn, nan_readings: bool = False) -> Case:
     site = draw(sites())
-    snapshot = draw(snapshots(site))
+    snapshot = draw(snapshots(site, nan_readings))
     last = {
         (s.id, c.id): draw(st.integers(0, c.max_current_a))
         for s in site.stations

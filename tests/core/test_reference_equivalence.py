@@ -2,7 +2,8 @@
 gives exactly what the straightforward reference engine (tests/core/reference,
 the engine before issue #2) gives: every result field, every zone figure to
 the bit, and the carried state — over random sites and snapshots, two cycles
-in a row, with consumption optimisation, car limits and overdraws."""
+in a row, with consumption optimisation, car limits and overdraws (NaN
+readings included)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def _with_car_limits(sn: Snapshot, rnd: random.Random) -> Snapshot:
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data(), st.booleans(), st.booleans(), st.integers(0, 40))
 def test_fast_engine_decides_as_the_reference(data: st.DataObject, optimise: bool, steady: bool, minutes: int):
-    case = data.draw(cases())
+    case = data.draw(cases(nan_readings=True))
     rnd = data.draw(st.randoms(use_true_random=False))
     sn = _with_car_limits(case.snapshot, rnd) if data.draw(st.booleans()) else case.snapshot
     s = replace(case.site, settings=replace(case.site.settings, consumption_optimisation=optimise))
@@ -80,7 +81,7 @@ def test_fast_engine_decides_as_the_reference(data: st.DataObject, optimise: boo
         overdraw_window_s=data.draw(st.sampled_from((0.0, 30.0))),
     )
     first = _same(s, sn, case.state, params, steady)
-    nxt = data.draw(snapshots(s))
+    nxt = data.draw(snapshots(s, nan_readings=True))
     nxt = _later(
         replace(
             nxt,

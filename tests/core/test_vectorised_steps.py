@@ -149,10 +149,11 @@ def test_large_sites_decide_as_the_reference():
         state = _same(s, _with_overdraws(_later(sn, 2), rnd, (40.0, 63.0)), state, params)
         state = _same(s, _with_car_limits(_later(sn, 3), rnd), state, params)
         state = _same(s, _later(sn, 30), state, params)
-        # A NaN in a report takes the one-by-one rules (within the window: a
-        # NaN excess past it is not a number of amps, in either engine).
+        # A NaN in a report takes the one-by-one rules, within the window and
+        # past it (where a NaN on a loaded phase suspends the connector).
         fresh = replace(state, over_since={})
-        _same(s, _with_overdraws(_later(sn, 31), rnd, (40.0, math.nan)), fresh, AllocatorParams())
+        state = _same(s, _with_overdraws(_later(sn, 31), rnd, (40.0, math.nan)), fresh, AllocatorParams())
+        _same(s, _with_overdraws(_later(sn, 32), rnd, (40.0, math.nan)), state, AllocatorParams())
 
 
 def test_stored_ranking_is_read_back_alike_from_the_memo_or_from_the_keys():

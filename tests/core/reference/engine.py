@@ -210,16 +210,19 @@ def _overdraw(
     """(since when, whole amps of excess once past the window) for a connector
     drawing clearly more than its last setpoint; None while it respects it."""
     last = state.setpoints.get(spec.key)
-    if obs.current_a is None or last is None or max(obs.current_a) <= last + params.overdraw_margin_a:
+    if obs.current_a is None or last is None or all(v <= last + params.overdraw_margin_a for v in obs.current_a):
         return None  # the common case, decided without mapping the wiring
     grid = spec.to_grid(obs.current_a)
-    over = max(grid[p] - last for p in range(3) if spec.used[p])
-    if over <= params.overdraw_margin_a:
+    overs = [grid[p] - last for p in range(3) if spec.used[p]]
+    # A NaN on a loaded phase (issue #2 fix, as in the engine): unknown, so not
+    # shown to respect the setpoint; past the window cut by the whole maximum.
+    unknown = any(math.isnan(v) for v in overs)
+    if not unknown and max(overs) <= params.overdraw_margin_a:
         return None
     since = state.over_since.get(spec.key, snapshot.time)
     if (snapshot.time - since).total_seconds() < params.overdraw_window_s:
         return since, 0
-    return since, math.ceil(over)
+    return since, spec.max_a if unknown else math.ceil(max(overs))
 
 
 def _first_full(spec: ConnectorSpec, accounted: tuple[float, ...], room: list[float]) -> int | None:

@@ -42,7 +42,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from edgectl.core.fill import AT_MAX, FillClass, GroupFill, Pairs, extra_amp, hand_out, rising_of, water_fill
+from edgectl.core.fill import AT_MAX, FillClass, Pairs, extra_amp_groups, group_fill, hand_out, rising_of, water_fill
 from edgectl.core.limits import zone_limits
 from edgectl.core.output import Outcome, results
 from edgectl.core.phases import Phases
@@ -51,7 +51,7 @@ from edgectl.core.result import Allocation
 from edgectl.core.site import SheddingPriority
 from edgectl.core.snapshot import WANTING_STATUSES, ConnectorObservation, Snapshot, StationObservation
 from edgectl.core.state import AllocatorParams, AllocatorState
-from edgectl.core.topology import ConnectorKey, ConnectorSpec, Flat, Topology
+from edgectl.core.topology import NOT_IN, ConnectorKey, ConnectorSpec, Flat, Topology
 
 _EPS = 1e-6
 _Since = tuple[datetime | None, datetime | None, datetime | None]
@@ -132,22 +132,25 @@ def allocate(
                 repeat(_NO_OBSERVATION),
             )
         )
-    statuses = list(map(_STATUS, observations))
-    want = list(map(WANTING_STATUSES.__contains__, statuses))
+    statuses, tags, currents, car_max = _columns(observations)
     seen_statuses = set(statuses)
-    if "Preparing" in seen_statuses:
-        # A transaction that started before the first Charging status wants current.
-        for i, status in enumerate(statuses):
-            if status == "Preparing" and observations[i].transaction_id is not None:
-                want[i] = True
-    wanting = list(compress(range(n), want))
+    if seen_statuses <= WANTING_STATUSES:
+        want = [True] * n  # everyone wants current
+        wanting = list(range(n))
+    else:
+        want = list(map(WANTING_STATUSES.__contains__, statuses))
+        if "Preparing" in seen_statuses:
+            # A transaction that started before the first Charging status wants current.
+            for i, status in enumerate(statuses):
+                if status == "Preparing" and observations[i].transaction_id is not None:
+                    want[i] = True
+        wanting = list(compress(range(n), want))
     idle: dict[int, str] = {}  # connector -> OCPP status, when it is not Available
     if seen_statuses - WANTING_STATUSES - {"Available"}:
         idle = {i: st for i, st in enumerate(statuses) if not want[i] and st != "Available"}
 
     # --- EV current per dynamic zone (grid phases), each car at most its last setpoint ---
     last_setpoint, own_setpoints = _last_setpoints(state.setpoints, keys)
-    currents = list(map(_CURRENT, observations))
     draws = _Draws(currents, last_setpoint)
     ev_grid = _ev_current(flat, n_zones, currents, last_setpoint, draws)
 
@@ -160,13 +163,11 @@ def allocate(
         room0 = room0 - flat.incidence @ reserved_by_group
 
     # --- candidates: VIP, highest current, ranking value ---
-    tags = list(map(_ID_TAG, observations))
     vip_cards = topology.vip_cards
     vip_tag = {t: t is not None and t.upper() in vip_cards for t in set(tags)}
     vip_np = np.fromiter(map(vip_tag.__getitem__, tags), dtype=bool, count=n) | flat.vip_station_np
     hi_a: Sequence[int] = max_a
     car_limited: set[int] = set()
-    car_max = list(map(_CAR_MAX, observations))
     if car_max.count(None) != n:
         limited = list(max_a)
         for i in wanting:
@@ -184,7 +185,7 @@ def allocate(
             for i in wanting:
                 obs = observations[i]
                 if obs.charging_s is not None:
-                    value[i] = obs.charging_s
+                    value[i] = obs.charging_at(now)  # type: ignore[assignment]
                 elif obs.started is not None:
                     value[i] = max(0.0, (now - obs.started).total_seconds())
             return value
@@ -194,7 +195,7 @@ def allocate(
     order, order_np, ranking, ranked_at = rank(flat, wanting, want, shedding_values, vip_np, state, now, settings)
     over_since, excess = _overdraws(topology, order, order_np, currents, last_setpoint, draws, state, snapshot, params)
     under_since: dict[ConnectorKey, _Since] = {}
-    suspended: list[tuple[int, int]] = []  # (connector, constraint where its minimum did not fit)
+    suspended: tuple[list[int], list[int]] = ([], [])  # connectors, and the constraint where its minimum did not fit
     if settings.consumption_optimisation:
         caps_of: dict[int, _Caps] = {}
         room = room0.tolist()
@@ -213,6 +214,21 @@ def allocate(
         topology, snapshot, limits, offline, idle, outcome, suspended, ranking, ranked_at, under_since, over_since,
         previous,
     )  # fmt: skip
+
+
+def _columns(
+    observations: list[ConnectorObservation],
+) -> tuple[list[str], list[str | None], list[Phases | None], list[float | None]]:
+    """Status, id tag, current and car maximum of every observation, one
+    C-level pass each. (A transposition, zip(*observations), reads them in
+    one pass but keeps one iterator per connector alive: the collector then
+    runs twice as often during the cycle, which costs what it saves.)"""
+    return (
+        list(map(_STATUS, observations)),
+        list(map(_ID_TAG, observations)),
+        list(map(_CURRENT, observations)),
+        list(map(_CAR_MAX, observations)),
+    )
 
 
 def _last_setpoints(
@@ -252,8 +268,6 @@ class _Draws:
 
 
 _NAN3 = (math.nan, math.nan, math.nan)
-# Per wiring code: the station phase feeding grid phase 0, 1, 2 (3: none).
-_GRID_FROM = np.array([[0, 1, 2], [2, 0, 1], [1, 2, 0], [0, 3, 3], [3, 0, 3], [3, 3, 0]], dtype=np.intp)
 
 
 def _ev_current(
@@ -263,37 +277,48 @@ def _ev_current(
 
     A car's report lags the zone meter; counted at no more than its last
     setpoint, a stale high report cannot inflate the budget (under-counting a
-    car only makes the budget smaller). Sums run in connector order.
+    car only makes the budget smaller). For the same reason a NaN phase
+    counts 0 A, as an absent report: read as its last setpoint it would
+    shrink the estimated non-EV load and enlarge the budget. Sums run in
+    connector order.
     """
     ev = [[0.0, 0.0, 0.0] for _ in range(n_zones)]
     shared = flat.shared_dynamic
-    if shared is not None:
+    if shared is not None and flat.ev_take is not None:
         # The sums of a loop over the connectors in order, with numpy: np.cumsum
         # adds one term after the other, from a first row of 0.0 as such a loop
         # starts; rows that add nothing add 0.0, which leaves a sum that started
         # at +0.0 unchanged to the bit.
         zones, members = shared
-        sel = np.asarray(members, dtype=np.intp) if len(members) != len(currents) else slice(None)
-        # `v if v < cap else cap`: a NaN report counts as the cap, no cap (NaN) keeps v.
-        dv = np.fmin(draws.current[sel], draws.last[sel][:, None])
+        sel = flat.ev_members
+        m = len(members)
+        buf = np.zeros(3 * m + 1)  # the capped reports, 3 per connector, then one 0.0
+        dv = buf[: 3 * m].reshape(m, 3)
+        if sel is None:
+            current, last = draws.current, draws.last
+        else:
+            current, last = draws.current[sel], draws.last[sel]
+        # `v if v < cap else cap`, no cap (NaN) keeping v; a NaN v stays NaN.
+        np.minimum(current, np.fmin(last, math.inf)[:, None], out=dv)
         if draws.missing:
-            dv[~draws.has_current[sel]] = 0.0
-        v4 = np.zeros((len(dv), 4))
-        v4[:, :3] = dv
-        grid = np.zeros((len(dv) + 1, 3))
-        grid[1:] = np.take_along_axis(v4, _GRID_FROM[flat.wiring_np[sel]], axis=1)
-        total = np.cumsum(grid, axis=0)[-1].tolist()
+            dv[np.isnan(dv)] = 0.0
+        total = np.cumsum(buf[flat.ev_take], axis=0)[-1].tolist()
+        if math.isnan(total[0] + total[1] + total[2]):  # a NaN on a loaded phase: it counts 0 A
+            dv[np.isnan(dv)] = 0.0
+            total = np.cumsum(buf[flat.ev_take], axis=0)[-1].tolist()
         for zi in zones:
             ev[zi] = list(total)
     else:
         grid_of = ((0, 1, 2), (1, 2, 0), (2, 0, 1), (0,), (1,), (2,))
         for i, dyn in enumerate(flat.dynamic_path):
-            current = currents[i]
-            if dyn is None or current is None:
+            current_i = currents[i]
+            if dyn is None or current_i is None:
                 continue
             cap = last_setpoint[i]
             for station_phase, grid_phase in enumerate(grid_of[flat.wiring[i]]):
-                value = current[station_phase]
+                value = current_i[station_phase]
+                if math.isnan(value):  # a NaN phase counts 0 A
+                    value = 0.0
                 if cap is not None and not value < cap:
                     value = cap
                 for zi in dyn:
@@ -430,13 +455,13 @@ def _overdraws_one_by_one(
 
 
 def _admit(
-    flat: Flat, o: np.ndarray, room: np.ndarray, suspended: list[tuple[int, int]]
+    flat: Flat, o: np.ndarray, room: np.ndarray, suspended: tuple[list[int], list[int]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each at its minimum, in rank order, where every constraint it loads has room.
 
     `o` is the rank order (connector numbers); returns the admitted, in that
-    order, and the rooms left. Refused ones go to `suspended` with the first
-    of their constraints (in their own order) found full.
+    order, and the rooms left. Refused ones go to `suspended` (connectors,
+    and the first of their constraints, in their own order, found full).
 
     Only *tight* constraints, where the minimums of everyone who wants current
     do not all fit, can refuse anyone; the rest is accounted per group. Whole
@@ -445,9 +470,10 @@ def _admit(
     minimums admitted before it: numpy checks whole runs at once (a
     cumulative sum per tight constraint, the same comparison as one by one)
     up to the first candidate refused. From there candidates go one by one
-    until 64 in a row are admitted; a class refused stays refused (rooms only
-    shrink) and names the same constraint until someone is admitted, so a
-    long refused stretch costs a dictionary look-up per candidate.
+    until 64 in a row are admitted; candidates with the same minimum and
+    group fare alike: one refused stays refused (rooms only shrink) and names
+    the same constraint until someone is admitted, so a long refused stretch
+    costs a dictionary look-up per candidate.
     """
     g_o = flat.group_np[o]
     demand = np.bincount(g_o, weights=flat.min_np[o], minlength=len(flat.group_constraints))  # whole amps: exact
@@ -455,25 +481,24 @@ def _admit(
     if not tight.any():
         return o, room - flat.incidence @ demand
     tight_k = np.flatnonzero(tight)
-    row_of = {k: r for r, k in enumerate(tight_k.tolist())}
-    tight_rows: dict[int, tuple[int, ...]] = {}  # group -> rows of its tight constraints, in its order
-    has_tight: np.ndarray = np.asarray(flat.incidence[tight_k].any(axis=0))
-    sel = has_tight[g_o]
+    inc_t = flat.incidence[tight_k]
+    loads_tight: np.ndarray = np.asarray(inc_t.any(axis=0))
+    sel = loads_tight[g_o]  # candidates loading a tight constraint
     cand = o[sel]
     m = len(cand)
     cand_g = g_o[sel]
     need = flat.min_np[cand].astype(np.float64)
     limit = need - _EPS
-    loads = flat.incidence[tight_k][:, cand_g] > 0.0  # (tight constraints, candidates)
+    loads = inc_t[:, cand_g] > 0.0  # (tight constraints, candidates)
     amps = np.where(loads, need, 0.0)
     live = room[tight_k]
     min_a = flat.min_a
-    # Candidates of one class (same minimum, same constraints) fare alike: a
-    # class refused stays refused (rooms only shrink), and names the same full
-    # constraint until the next admission.
     tight_kl = tight_k.tolist()
-    lists: tuple[list[int], list[int], list[int], list[float]] | None = None  # for one by one, made once
-    refused: list[int] = []  # positions among the candidates
+    sus_i, sus_k = suspended
+    start = len(sus_i)
+    # For one by one, made once: the candidates as lists, and each group's
+    # tight constraints (rows) in the group's own order.
+    lists: tuple[list[int], list[int], list[int], list[float], list[list[int]]] | None = None
     pos = 0
     window = 256
     while pos < m:
@@ -491,44 +516,49 @@ def _admit(
             continue
         # Then one by one, back to runs after 64 admitted in a row.
         if lists is None:
-            lists = (cand.tolist(), flat.base_class_np[cand].tolist(), cand_g.tolist(), limit.tolist())
-        cand_l, cls_l, cand_gl, limit_l = lists
+            kp = flat.kpos[tight_k]  # (tight constraints, groups): position in the group's list
+            by_pos = np.argsort(kp, axis=0, kind="stable").T.tolist()
+            rows_of = [r[:c] for r, c in zip(by_pos, (kp < NOT_IN).sum(axis=0).tolist(), strict=True)]
+            lists = (cand.tolist(), flat.admit_class_np[cand].tolist(), cand_g.tolist(), limit.tolist(), rows_of)
+        cand_l, cls_l, cand_gl, limit_l, rows_of = lists
         live_l = live.tolist()
-        why_of: dict[int, int] = {}  # class -> the full constraint it meets, while no one is admitted
+        why_of: dict[int, int] = {}  # (min, group) class -> the full constraint it meets, while no one is admitted
+        add_i = sus_i.append
+        add_k = sus_k.append
+        known = why_of.get
         streak = 0
-        while pos < m and streak < 64:
-            k = why_of.get(cls_l[pos])
+        resume = m
+        for j in range(pos, m):
+            k = known(cls_l[j])
             if k is None:
-                lim = limit_l[pos]
-                g = cand_gl[pos]
-                if g in tight_rows:
-                    rows = tight_rows[g]
-                else:
-                    rows = tight_rows[g] = tuple(row_of[k] for k in flat.group_constraints[g] if k in row_of)
+                lim = limit_l[j]
+                rows = rows_of[cand_gl[j]]
                 for r in rows:
                     if live_l[r] < lim:
-                        k = why_of[cls_l[pos]] = tight_kl[r]
+                        k = why_of[cls_l[j]] = tight_kl[r]
                         break
                 else:
-                    need_a = min_a[cand_l[pos]]
+                    need_a = min_a[cand_l[j]]
                     for r in rows:
                         live_l[r] -= need_a
                     why_of.clear()
                     streak += 1
-                    pos += 1
+                    if streak == 64:
+                        resume = j + 1
+                        break
                     continue
-            suspended.append((cand_l[pos], k))
-            refused.append(pos)
+            add_i(cand_l[j])
+            add_k(k)
             streak = 0
-            pos += 1
+        pos = resume
         live = np.array(live_l)
         window = 256
-    if not refused:
+    if len(sus_i) == start:
         return o, room - flat.incidence @ demand
-    gone = np.asarray(refused, dtype=np.intp)
-    np.subtract.at(demand, cand_g[gone], need[gone])
+    gone = np.array(sus_i[start:], dtype=np.intp)
+    demand -= np.bincount(flat.group_np[gone], weights=flat.min_np[gone], minlength=len(demand))
     keep = np.ones(len(flat.keys), dtype=bool)
-    keep[cand[gone]] = False
+    keep[gone] = False
     return o[keep[o]], room - flat.incidence @ demand
 
 
@@ -543,87 +573,58 @@ def _fill_uncapped(
 ) -> Outcome:
     """VIPs first, then everyone else, each set water-filled together.
 
-    Members are counted per compiled class id (`Flat.class_id`: min, hi,
-    group); members, bindings and setpoints stay arrays (rank order)."""
+    Members are counted per group and (min, hi) entry (`Flat.cell_np`); a
+    group freezes at one level (`fill.group_fill`), so each member's setpoint
+    is clamp(level of its group, min, hi). Members, bindings and setpoints
+    stay arrays (rank order)."""
     outcome = Outcome(admitted, vip_np, hi_a, car_limited, {}, [], [], excess)
     if not len(admitted):
         return outcome
     is_vip = vip_np[admitted]
     sets = [admitted[is_vip], admitted[~is_vip]] if is_vip.any() else [admitted]
-    info = flat.class_np
-    entry_of = flat.class_entry_np
-    ramp = flat.ramp
-    entry_lo = flat.entry_lo_np
+    n_groups = len(flat.group_constraints)
+    n_entries = len(flat.entry_lo_np)
     for members in sets:
         if not len(members):
             continue
-        class_of = flat.base_class_np[members]
+        g_m = flat.group_np[members]
+        lo_m = flat.min_np[members]
+        hi_m = flat.max_np[members]
+        cell_m = flat.cell_np[members]
         if car_limited:
-            extra: dict[tuple[int, int, int], int] = {}
-            for j, i in enumerate(members.tolist()):
-                if i in car_limited:
-                    triple = (flat.min_a[i], hi_a[i], flat.group[i])
-                    c = flat.class_id.get(triple)
-                    if c is None:  # not compiled (cannot happen: every min..max is): a class of its own
-                        c = extra.setdefault(triple, len(info) + len(extra))
-                    class_of[j] = c
-            if extra:
-                info = np.concatenate((info, np.array(list(extra), dtype=np.int64).reshape(len(extra), 3)))
-                lows, highs = entry_lo.tolist(), [float(lo + ramp[e, -1]) for e, lo in enumerate(entry_lo.tolist())]
-                entry_of = np.concatenate((entry_of, np.arange(len(extra)) + len(lows)))
-                entry_lo = np.array(lows + [float(lo) for lo, _hi, _g in extra])
-                top = max(ramp.shape[1] - 1, *(hi for _lo, hi, _g in extra))
-                t = np.arange(top + 1, dtype=np.float64)
-                highs += [float(hi) for _lo, hi, _g in extra]
-                ramp = np.clip(t[None, :] - entry_lo[:, None], 0.0, (np.array(highs) - entry_lo)[:, None])
-        n_ids = len(info)
-        counts = np.bincount(class_of, minlength=n_ids)
-        ids = np.flatnonzero(counts)
-        lo_i, hi_i, g_i = info[ids].T
-        level_of = np.zeros(n_ids, dtype=np.int64)
-        binding_of = np.full(n_ids, AT_MAX, dtype=np.int64)
-        level_of[ids] = np.maximum(lo_i, hi_i)
-        live = hi_i > lo_i
-        if live.any():
-            lid = ids[live]
+            for j in [j for j, i in enumerate(members.tolist()) if i in car_limited]:
+                i = int(members[j])
+                hi_m[j] = hi_a[i]
+                cell_m[j] = flat.group[i] * n_entries + flat.entry_of[(flat.min_a[i], hi_a[i])]
+        table = np.bincount(cell_m, minlength=n_groups * n_entries).reshape(n_groups, n_entries).astype(np.float64)
 
-            def first_touch(
-                members: np.ndarray = members, class_of: np.ndarray = class_of, info: np.ndarray = info
-            ) -> np.ndarray:
-                # Per group: position of its first member whose class rises.
-                rises = info[class_of, 1] > info[class_of, 0]
-                first = np.full(flat.incidence.shape[1], 1 << 20, dtype=np.int64)
-                pos = np.flatnonzero(rises)
-                first[flat.group_np[members[pos]][::-1]] = pos[::-1]
-                return first
+        def first_touch(g_m: np.ndarray = g_m, lo_m: np.ndarray = lo_m, hi_m: np.ndarray = hi_m) -> np.ndarray:
+            # Per group: position of its first member whose load rises.
+            first = np.full(n_groups, 1 << 20, dtype=np.int64)
+            pos = np.flatnonzero(hi_m > lo_m)
+            first[g_m[pos][::-1]] = pos[::-1]
+            return first
 
-            filled = GroupFill(
-                room, flat.incidence, flat.kpos, ramp, entry_lo, lo_i[live].astype(np.float64),
-                hi_i[live].astype(np.float64), g_i[live], entry_of[lid], counts[lid].astype(np.float64), first_touch,
-            )  # fmt: skip
-            level_of[lid] = filled.level
-            binding_of[lid] = filled.binding
-            rising_c = (filled.binding != AT_MAX) & (filled.level < hi_i[live])
-            if rising_c.any():
-                # A class whose group loads a constraint already short of 1 A would
-                # miss at its first member: leave it out of the walk from the start.
-                blocked = (flat.incidence.T @ (room < 1 - _EPS)) > 0.0  # per group
-                rising_c &= ~blocked[g_i[live]]
-            rising_ids = lid[rising_c].tolist()
-        else:
-            rising_ids = []
-        setpoints = level_of[class_of]
-        if rising_ids:
-            rising: list[list[int] | None] = [None] * n_ids
-            group_ks = flat.group_constraints
-            for c, g in zip(rising_ids, info[rising_ids, 2].tolist(), strict=True):
-                rising[c] = list(group_ks[g])
-            live_room = room.tolist()
-            lucky = extra_amp(live_room, rising, class_of)
-            if lucky:
-                setpoints[lucky] += 1
-            room[:] = live_room
-        outcome.sets.append((members, binding_of[class_of], info[class_of, 1], setpoints))
+        level_g, binding_g = group_fill(
+            room, flat.incidence, flat.kpos_key, flat.ramp, flat.entry_lo_np, flat.entry_hi_np, table, first_touch
+        )
+        t_m = level_g[g_m]
+        setpoints = np.minimum(hi_m, np.maximum(lo_m, t_m))
+        bound = (hi_m > t_m) & (hi_m > lo_m)
+        binding_m = np.where(bound, binding_g[g_m], AT_MAX)
+        # The +1 A hand-out: members bound below their hi, in rank order; a
+        # group that loads a constraint already short of 1 A is left out.
+        rising = bound & (setpoints < hi_m)
+        if rising.any():
+            blocked = (flat.incidence.T @ (room < 1 - _EPS)) > 0.0  # per group
+            positions = np.flatnonzero(rising & ~blocked[g_m])
+            if len(positions):
+                live_room = room.tolist()
+                lucky = extra_amp_groups(live_room, positions.tolist(), g_m[positions].tolist(), flat.group_constraints)
+                if lucky:
+                    setpoints[lucky] += 1
+                    room[:] = live_room
+        outcome.sets.append((members, binding_m, hi_m, setpoints))
     return outcome
 
 
@@ -665,7 +666,7 @@ def _admit_optimised(
     order: list[int],
     obs_of: list[ConnectorObservation],
     room: list[float],
-    suspended: list[tuple[int, int]],
+    suspended: tuple[list[int], list[int]],
     caps_of: dict[int, _Caps],
     under_since: dict[ConnectorKey, _Since],
     state: AllocatorState,
@@ -684,7 +685,8 @@ def _admit_optimised(
         accounted = (min(lo, caps[0]), min(lo, caps[1]), min(lo, caps[2]))
         failed = _first_full(spec, accounted, room)
         if failed is not None:
-            suspended.append((i, failed))
+            suspended[0].append(i)
+            suspended[1].append(failed)
             continue
         for p, ks in spec.phase_constraints:
             for k in ks:

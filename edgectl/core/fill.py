@@ -184,90 +184,107 @@ def _freeze(
             dirty.add(k)
 
 
-class GroupFill:
-    """The same filling for members that are not capped by consumption
-    optimisation (their load rises on every constraint up to their `hi`),
-    computed for all constraints at once with numpy.
+def group_fill(
+    room: np.ndarray,
+    incidence: np.ndarray,
+    kpos_key: np.ndarray,
+    ramp: np.ndarray,
+    entry_lo: np.ndarray,
+    entry_hi: np.ndarray,
+    table: np.ndarray,
+    first_touch: Callable[[], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same filling as `water_fill` for members that are not capped by
+    consumption optimisation (their load rises on every constraint up to
+    their hi), computed for all constraints at once with numpy.
 
-    A class (lo, hi, group) is one entry (lo, hi) of its group's row of a
-    (groups x entries) count table; `counts = incidence @ table` then holds,
-    per constraint, how many members of each (lo, hi) it carries, exactly as
-    `water_fill`'s dictionaries, and `counts @ ramp` its added load at every
-    integer level (`ramp`: one member's load per entry and level, computed
-    once per configuration, `Flat.ramp`). The levels, the freezing order and
-    the bindings are `water_fill`'s, so the results are identical; only the
-    arithmetic is batched. All of it is on whole amps, so numpy's float64
-    sums are exact.
+    `table` (groups x entries, float64, changed in place) counts the members
+    of each group per (lo, hi) entry; `ramp` is one member's load per entry
+    at every integer level (compiled once, `Flat.ramp`), so `incidence @
+    (table @ ramp)` is every constraint's added load at every level, as
+    `water_fill`'s dictionaries count it. All of it is on whole amps, so
+    numpy's float64 sums are exact. Takes what the members use out of `room`
+    (in place) and returns, per group, the level where it froze (`_BIG`:
+    never) and the constraint that froze it (AT_MAX: none).
 
-    `water_fill` visits the constraints in the order the classes (in the
-    order of their first member) first touch them; that order only decides
-    which of several constraints full at the same level a group is bound by.
-    It is the order of (first member of the group, position of the
-    constraint in the group's list), `first_touch()` giving the former per
-    group and `kpos` the latter, asked for only on such a tie.
+    The levels, the freezing order and the bindings are `water_fill`'s: a
+    group on a constraint that is full at the level t* freezes there, every
+    member of it with hi > t* at max(lo, t*) and bound by that constraint;
+    its members with hi <= t* rise to their hi, as those of a group never
+    frozen. A group freezes once: the levels only rise. Among several
+    constraints full at the same level a group is bound by the one its
+    members touched first in rank order (`water_fill` visits them so): the
+    order of (first member of the group whose load rises, `first_touch()`,
+    and the constraint's position in the group's list, `kpos_key`), asked
+    for only on such a tie.
     """
-
-    def __init__(
-        self,
-        room: np.ndarray,
-        incidence: np.ndarray,
-        kpos: np.ndarray,
-        ramp: np.ndarray,
-        entry_lo: np.ndarray,
-        cls_lo: np.ndarray,
-        cls_hi: np.ndarray,
-        cls_g: np.ndarray,
-        cls_e: np.ndarray,
-        cls_n: np.ndarray,
-        first_touch: Callable[[], np.ndarray],
-    ) -> None:
-        # Classes (any order) with hi > lo; cls_lo, cls_hi, cls_n float64, cls_g, cls_e intp.
-        # Takes what they use out of `room` (in place); sets `level` and `binding` per class.
-        n_cls = len(cls_lo)
-        table = np.zeros((incidence.shape[1], ramp.shape[0]))
-        table[cls_g, cls_e] = cls_n
-        frozen = np.zeros(n_cls, dtype=bool)
-        out_level = cls_hi.copy()  # at its hi unless frozen below
-        out_binding = np.full(n_cls, AT_MAX, dtype=np.int64)
-        rank_key: np.ndarray | None = None
-        while True:
-            counts = incidence @ table  # (K, E)
-            present = counts > 0
-            on = present.any(axis=1)
-            if not on.any():
-                break
-            load = counts @ ramp  # (K, T)
-            fits = load <= (room + _EPS)[:, None]
-            partial = on & ~fits[:, -1]  # somewhere it does not all fit: a level below the top
-            if not partial.any():
-                break
-            bottom = np.where(present, entry_lo[None, :], np.inf).min(axis=1)
-            level = np.where(partial, np.maximum(fits.sum(axis=1) - 1.0, bottom), math.inf)
+    n_groups = table.shape[0]
+    level_g = np.full(n_groups, _BIG, dtype=np.int64)
+    binding_g = np.full(n_groups, AT_MAX, dtype=np.int64)
+    rank_key: np.ndarray | None = None
+    while True:
+        load = incidence @ (table @ ramp)  # (constraints, levels)
+        top = load[:, -1]
+        room_eps = room + _EPS
+        partial = (top > room_eps) & (top > 0.0)  # loaded, and somewhere not all of it fits
+        if not partial.any():
+            break
+        # The highest level that fits (load rises with the level: `fits` is a prefix).
+        level = np.where(partial, (load <= room_eps[:, None]).sum(axis=1) - 1.0, math.inf)
+        best = float(level.min())
+        if best < 0.0:
+            # Not even level 0 fits (room < 0): such a constraint holds its
+            # members at the lowest minimum among them, as `water_fill`.
+            present = ((incidence @ table) > 0.0) & (entry_hi > entry_lo)[None, :]
+            bottom = np.where(present, entry_lo[None, :], math.inf).min(axis=1)
+            level = np.where(partial, np.maximum(level, bottom), math.inf)
             best = float(level.min())
-            t_star = int(best)
-            binding_ks = np.flatnonzero(level == best)
-            if len(binding_ks) > 1:
-                if rank_key is None:
-                    first = first_touch()
-                    rank_key = np.where(kpos < _BIG, first[None, :] * _BIG + kpos, _BIG * _BIG).min(axis=1)
-                binding_ks = binding_ks[np.argsort(rank_key[binding_ks])]
-            # Each group on a binding constraint is bound by the first of them (in
-            # first-touch order); its classes still rising there freeze at t*.
-            on_k = incidence[binding_ks] > 0  # (B, G)
+        t_star = int(best)
+        binding_ks = np.flatnonzero(level == best)
+        if len(binding_ks) > 1:
+            if rank_key is None:
+                first = first_touch()
+                rank_key = (first[None, :] * _BIG + kpos_key).min(axis=1)
+            binding_ks = binding_ks[np.argsort(rank_key[binding_ks])]
+            on_k = incidence[binding_ks] > 0.0  # (B, groups)
             first_k = np.where(on_k.any(axis=0), binding_ks[on_k.argmax(axis=0)], -1)
-            hit = (~frozen) & (first_k[cls_g] >= 0) & (cls_hi > t_star)
-            idx = np.flatnonzero(hit)
-            levels = np.maximum(cls_lo[idx], t_star)
-            out_level[idx] = levels
-            out_binding[idx] = first_k[cls_g[idx]]
-            frozen[idx] = True
-            table[cls_g[idx], cls_e[idx]] = 0.0
-            room -= incidence @ np.bincount(
-                cls_g[idx], weights=cls_n[idx] * (levels - cls_lo[idx]), minlength=incidence.shape[1]
-            )
-        rest = np.flatnonzero(~frozen)
-        self.level: np.ndarray = out_level.astype(np.int64)
-        self.binding: np.ndarray = out_binding
-        room -= incidence @ np.bincount(
-            cls_g[rest], weights=cls_n[rest] * (cls_hi[rest] - cls_lo[rest]), minlength=incidence.shape[1]
-        )
+        else:
+            first_k = np.where(incidence[binding_ks[0]] > 0.0, binding_ks[0], -1)
+        hit = (first_k >= 0) & (level_g == _BIG)
+        level_g[hit] = t_star
+        binding_g[hit] = first_k[hit]
+        frozen = np.where(hit[:, None] & (entry_hi > t_star)[None, :], table, 0.0)
+        room -= incidence @ (frozen @ ramp[:, t_star])
+        table -= frozen
+    room -= incidence @ (table @ ramp[:, -1])
+    return level_g, binding_g
+
+
+def extra_amp_groups(
+    room: list[float], positions: list[int], groups: list[int], group_ks: tuple[tuple[int, ...], ...]
+) -> list[int]:
+    """The +1 A walk over the members that could rise (`positions` in rank
+    order, their `groups`): those of `extra_amp` that get one. Rooms only
+    shrink, so once a member of a group finds no amp left on one of the
+    group's constraints, no later member of that group will."""
+    need = 1 - _EPS
+    dead: set[int] = set()
+    live = len(set(groups))
+    lucky: list[int] = []
+    for j, g in zip(positions, groups, strict=True):
+        if g in dead:
+            continue
+        ks = group_ks[g]
+        for k in ks:
+            if room[k] < need:
+                dead.add(g)
+                live -= 1
+                break
+        else:
+            for k in ks:
+                room[k] -= 1
+            lucky.append(j)
+            continue
+        if not live:
+            break
+    return lucky

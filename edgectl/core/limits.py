@@ -58,26 +58,51 @@ def zone_limits(
     connectors in zone i's subtree, used to take the EVs out of the meter.
     """
     site = topology.site
-    zones = {z.id: z for z in site.zones}
+    zones = topology.zones
     di = active_inputs(topology, snapshot)
-    local = local_time(snapshot.time, site.settings.timezone)
+    tou_on = site.tou.enabled and bool(site.tou.periods)
+    local = local_time(snapshot.time, site.settings.timezone) if di is None and tou_on else None
+    remote_setpoints = snapshot.remote_setpoints_a
     out: list[ZoneLimit] = []
     for i, zone_id in enumerate(topology.zone_ids):
-        zone = zones[zone_id]
-        base, reasons, degraded, measured = _base_limit(zone, snapshot, params, ev_grid_a[i])
+        zone = zones[i]
+        reasons: tuple[tuple[str, ...], ...]
+        if zone.mode is ZoneMode.STATIC:
+            max_a = float(zone.max_current_a)
+            base, reasons, degraded, measured = Phases(max_a, max_a, max_a), _AT_MAX, False, None
+        else:
+            base, reasons, degraded, measured = _base_limit(zone, snapshot, params, ev_grid_a[i])
         caps: list[tuple[float, tuple[str, ...]]] = []
         if di is not None:
             caps.append((di[0] * zone.max_current_a / 100.0, di[1]))
-        else:
+        elif local is not None:
             tou = active_tou(site.tou, zone, local)
             if tou is not None:
                 caps.append((tou[0] * zone.max_current_a / 100.0, tuple(f"tou:{n}" for n in tou[1])))
-        remote = snapshot.remote_setpoints_a.get(zone_id)
-        if remote is not None:
-            caps.append((max(0.0, float(remote)), ("remote",)))
-        limit, why = _apply_caps(base, reasons, caps)
+        if remote_setpoints:
+            remote = remote_setpoints.get(zone_id)
+            if remote is not None:
+                caps.append((max(0.0, float(remote)), ("remote",)))
+        if caps:
+            limit, why = _apply_caps(base, reasons, caps)
+        else:
+            limit, why = base, _merged(reasons)
         out.append(ZoneLimit(limit, why, degraded, measured))
     return out
+
+
+_AT_MAX: tuple[tuple[str, ...], ...] = (("max_current",),) * 3
+
+
+def _merged(reasons: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """The per-phase reasons merged in phase order, without repeats."""
+    first = reasons[0]
+    if reasons[1] == first and reasons[2] == first and len(set(first)) == len(first):
+        return first
+    merged: list[str] = []
+    for why in reasons:
+        merged.extend(r for r in why if r not in merged)
+    return tuple(merged)
 
 
 def _base_limit(

@@ -65,7 +65,7 @@ def results(
     offline: list[tuple[int, int]],
     idle: dict[int, str],
     outcome: Outcome,
-    suspended: list[tuple[int, int]],
+    suspended: tuple[list[int], list[int]],
     ranking: tuple[ConnectorKey, ...],
     ranked_at: datetime | None,
     under_since: dict[ConnectorKey, _Since],
@@ -83,14 +83,14 @@ def results(
     group_mask = flat.group_mask
     fallback_a = flat.fallback_a
     min_a = flat.min_a
-    zone_why = [tuple(r for r in lim.reasons if r != "max_current") for lim in limits]
     why_cache: dict[int, tuple[str, ...]] = {}
 
     def why_zone(k: int) -> tuple[str, ...]:
         why = why_cache.get(k)
         if why is None:
             zi, p = divmod(k, 3)
-            why = why_cache[k] = (f"zone:{zone_ids[zi]}:{PHASE_NAMES[p]}", *zone_why[zi])
+            own = tuple(r for r in limits[zi].reasons if r != "max_current")
+            why = why_cache[k] = (f"zone:{zone_ids[zi]}:{PHASE_NAMES[p]}", *own)
         return why
 
     loads: dict[int, Phases] = {}
@@ -148,28 +148,32 @@ def results(
     vip_all = vip if isinstance(vip, np.ndarray) else np.fromiter(vip, dtype=bool, count=n)
     excess = outcome.excess
     if outcome.sets:
-        car_np = np.zeros(n, dtype=bool)
+        if len(outcome.sets) == 1:
+            mem, b_m, hi_m, sp = outcome.sets[0]
+        else:
+            mem, b_m, hi_m, sp = (np.concatenate(column) for column in zip(*outcome.sets, strict=True))
+        g_m = flat.group_np[mem]
+        used_by_group = np.bincount(g_m, weights=sp, minlength=len(group_ks))  # whole amps: exact
+        at_hi = sp >= hi_m
         if outcome.car_limited:
+            car_np = np.zeros(n, dtype=bool)
             car_np[list(outcome.car_limited)] = True
-        max_np = flat.max_np
-        used_by_group = np.zeros(len(group_ks))
-        in_set = np.zeros(n, dtype=bool)
-        for mem, b_m, hi_m, sp in outcome.sets:
-            g_m = flat.group_np[mem]
-            used_by_group += np.bincount(g_m, weights=sp, minlength=len(group_ks))  # whole amps: exact
-            code = np.where(
-                b_m != AT_MAX, 0, np.where((sp >= hi_m) & car_np[mem], 1, np.where(sp >= max_np[mem], 2, 3))
-            )
-            is_vip = vip_all[mem]
-            wkey = ((b_m + 1) * 4 + code) * 2 + is_vip  # >= 0
-            why_np[mem] = _intern(wkey, why_table, lambda key: _why_of_key(key, why_zone))
-            lkey = sp * 8 + flat.group_mask_np[g_m]
-            load_np[mem] = _intern(lkey, load_table, lambda key: load_of(key & 7, key >> 3))
-            setpoint_np[mem] = sp
-            state_np[mem] = _CHARGING_I
-            vip_np[mem] = is_vip
-            in_set[mem] = True
+            at_hi &= car_np[mem]
+        else:
+            at_hi[:] = False
+        # 0: bound by a zone, 1: car_max, 2: connector_max, 3: none.
+        code = np.where(b_m != AT_MAX, 0, np.where(at_hi, 1, np.where(sp >= flat.max_np[mem], 2, 3)))
+        is_vip = vip_all[mem]
+        wkey = ((b_m + 1) * 4 + code) * 2 + is_vip  # >= 0
+        why_np[mem] = _intern(wkey, why_table, lambda key: _why_of_key(key, why_zone))
+        lkey = sp * 8 + flat.group_mask_np[g_m]
+        load_np[mem] = _intern(lkey, load_table, lambda key: load_of(key & 7, key >> 3))
+        setpoint_np[mem] = sp
+        state_np[mem] = _CHARGING_I
+        vip_np[mem] = is_vip
         if excess:
+            in_set = np.zeros(n, dtype=bool)
+            in_set[mem] = True
             for i, over_a in excess.items():
                 if not in_set[i]:
                     continue
@@ -184,14 +188,13 @@ def results(
                 why_np[i] = len(why_table) - 1
         used = (flat.incidence @ used_by_group + 0.0).tolist()
 
-    if suspended:
-        pairs = np.array(suspended, dtype=np.intp).reshape(len(suspended), 2)
-        sus = pairs[:, 0]
+    if suspended[0]:
+        sus = np.array(suspended[0], dtype=np.intp)
         setpoint_np[sus] = 0
         state_np[sus] = _SUSPENDED_I
         load_np[sus] = 0
         vip_np[sus] = vip_all[sus]
-        why_np[sus] = _intern(pairs[:, 1], why_table, lambda k: ("min_current", *why_zone(k)))
+        why_np[sus] = _intern(np.array(suspended[1], dtype=np.intp), why_table, lambda k: ("min_current", *why_zone(k)))
 
     setpoints = setpoint_np.tolist()
     out = list(
@@ -217,26 +220,32 @@ def results(
         _capped_results(topology, outcome, why_zone, used, out, setpoints)
 
     zones = []
+    parents = topology.zone_parent
+    new_phases = tuple.__new__
     for zi, zone_id in enumerate(zone_ids):
         lim = limits[zi]
-        why_z = list(lim.reasons)
-        parent = topology.zone_parent[zi]
+        why_z = lim.reasons
+        parent = parents[zi]
         l0, l1, l2 = lim.limit_a
         while parent >= 0:
             p0, p1, p2 = limits[parent].limit_a
             if p0 < l0 - _EPS or p1 < l1 - _EPS or p2 < l2 - _EPS:
-                why_z.append(f"parent:{zone_ids[parent]}")
+                why_z = (*why_z, f"parent:{zone_ids[parent]}")
                 break
-            parent = topology.zone_parent[parent]
+            parent = parents[parent]
+        k = zi * 3
         zones.append(
-            ZoneResult(
-                zone_id,
-                lim.limit_a,
-                Phases(*used[zi * 3 : zi * 3 + 3]),
-                Phases(*reserved[zi * 3 : zi * 3 + 3]),
-                lim.degraded,
-                tuple(why_z),
-                lim.measured_a,
+            new_phases(
+                ZoneResult,
+                (
+                    zone_id,
+                    lim.limit_a,
+                    new_phases(Phases, used[k : k + 3]),
+                    new_phases(Phases, reserved[k : k + 3]),
+                    lim.degraded,
+                    why_z,
+                    lim.measured_a,
+                ),
             )
         )
 

@@ -36,6 +36,7 @@ from edgectl.core.phases import Phases
 from edgectl.core.site import (
     Site,
     StationModel,
+    Zone,
     ZoneMode,
     connector_min_current_a,
 )
@@ -120,7 +121,7 @@ class Flat:
     base_class_np: np.ndarray = field(compare=False)  # intp per connector
     vip_station_np: np.ndarray = field(compare=False)  # bool per connector
     class_np: np.ndarray = field(compare=False)  # int64 rows (min, hi, group) per class id
-    # For the filling (edgectl.core.fill.GroupFill): each class id's (min, hi)
+    # For the filling (edgectl.core.fill.group_fill): each class id's (min, hi)
     # entry, each entry's min and one member's load at every integer level
     # (entries x levels 0..highest max), and where each constraint stands in
     # its group's list (constraints x groups; _NOT_IN where the group does
@@ -129,6 +130,20 @@ class Flat:
     entry_lo_np: np.ndarray = field(compare=False)  # float64 per entry
     ramp: np.ndarray = field(compare=False)  # float64 (entries x levels)
     kpos: np.ndarray = field(compare=False)  # int64 (constraints x groups)
+    # The same with NOT_IN raised to 1 << 50 (above any first-touch rank key).
+    kpos_key: np.ndarray = field(compare=False)  # int64 (constraints x groups)
+    entry_of: Mapping[tuple[int, int], int] = field(compare=False)  # entry id of a (min, hi)
+    entry_hi_np: np.ndarray = field(compare=False)  # float64 per entry
+    # group x entries + entry of its (min, max), per connector: its cell of
+    # the filling's (groups x entries) count table.
+    cell_np: np.ndarray = field(compare=False)  # intp per connector
+    admit_class_np: np.ndarray = field(compare=False)  # intp per connector: id of its (min, group)
+    # EV current of the shared dynamic zones (`shared_dynamic`): for each of
+    # its connectors (and a first row of zeros), the position of the value
+    # feeding grid phase 0, 1, 2 in a buffer of its capped reports (3 per
+    # connector, in order) followed by one 0.0.
+    ev_take: np.ndarray | None = field(compare=False)  # intp ((members + 1) x 3)
+    ev_members: np.ndarray | None = field(compare=False)  # intp; None: every connector
     # Cycle-to-cycle memo (edgectl.core.ranking): the connector numbers of the
     # last stored ranking, keyed by that tuple's identity (held, so the identity
     # stays its own). A pure cache: the same inputs give the same result.
@@ -145,6 +160,7 @@ class Topology:
     station_dc: Mapping[str, bool]
     vip_cards: frozenset[str]  # upper-cased id tags of authorized VIP cards
     flat: Flat
+    zones: tuple[Zone, ...]  # the site's zones in `zone_ids` order
 
     def zone_index(self, zone_id: str) -> int:
         return self.zone_ids.index(zone_id)
@@ -233,7 +249,15 @@ def compile_site(site: Site, models: Mapping[str, StationModel]) -> Topology:
 
     vip_cards = frozenset(c.id_tag.upper() for c in site.cards if c.vip and c.authorized)
     return Topology(
-        site, zone_ids, parent, depth, tuple(specs), station_dc, vip_cards, _flatten(site, specs, len(zone_ids))
+        site,
+        zone_ids,
+        parent,
+        depth,
+        tuple(specs),
+        station_dc,
+        vip_cards,
+        _flatten(site, specs, len(zone_ids)),
+        tuple(zones[zid] for zid in zone_ids),
     )
 
 
@@ -277,6 +301,23 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
     kpos = np.full((n_zones * 3, len(groups)), NOT_IN, dtype=np.int64)
     for ks, g in groups.items():
         kpos[list(ks), g] = np.arange(len(ks))
+    kpos_key = np.where(kpos < NOT_IN, kpos, np.int64(1) << 50)
+    cell = [g * len(entries) + class_entry[c] for g, c in zip(group, base_class, strict=True)]
+    admit_ids: dict[tuple[int, int], int] = {}
+    admit_class = [admit_ids.setdefault((s.min_a, g), len(admit_ids)) for s, g in zip(specs, group, strict=True)]
+    ev_take: np.ndarray | None = None
+    ev_members: np.ndarray | None = None
+    if shared is not None:
+        m = len(shared[1])
+        take = [[3 * m] * 3]  # the first row: zeros
+        for j, i in enumerate(shared[1]):
+            row = [3 * m] * 3
+            for station_phase, grid_phase in enumerate(specs[i].wiring_map):
+                row[grid_phase] = 3 * j + station_phase
+            take.append(row)
+        ev_take = np.array(take, dtype=np.intp).reshape(m + 1, 3)
+        if m != len(specs):
+            ev_members = np.array(shared[1], dtype=np.intp)
     return Flat(
         keys,
         index,
@@ -313,6 +354,13 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
         entry_lo,
         ramp,
         kpos,
+        kpos_key,
+        entries,
+        entry_hi,
+        np.array(cell, dtype=np.intp),
+        np.array(admit_class, dtype=np.intp),
+        ev_take,
+        ev_members,
     )
 
 

@@ -8,6 +8,7 @@ every allocation must pass.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -65,7 +66,9 @@ def _ev_current(
         c = obs.connectors.get(spec.key[1])
         if c is not None and c.current_a is not None:
             cap = caps.get(spec.key)
-            current = c.current_a if cap is None else Phases(*(min(v, cap) for v in c.current_a))
+            # A NaN phase counts 0 A (as an absent report: under-counting only shrinks the budget).
+            reported = Phases(*(0.0 if math.isnan(v) else v for v in c.current_a))
+            current = reported if cap is None else Phases(*(min(v, cap) for v in reported))
             total = total + spec.to_grid(current)
     return total
 
@@ -303,7 +306,7 @@ def rank_key(site: Site, spec: ConnectorSpec, snapshot: Snapshot) -> tuple[bool,
     if site.settings.shedding_priority.value == "energy":
         value = obs.energy_wh
     elif obs.charging_s is not None:
-        value = obs.charging_s
+        value = obs.charging_at(snapshot.time)
     else:
         value = (snapshot.time - obs.started).total_seconds() if obs.started else 0.0
     return (not is_vip(site, spec, snapshot), value, spec.key[0], spec.key[1])

@@ -4,9 +4,9 @@ Trees of at most 3 levels with stations on leaves only; mixed wirings,
 sockets and models (City, DC included); VIP stations and VIP cards; static
 and dynamic zones with fresh, stale or lost meters; offline and absent
 stations; digital inputs, time-of-use and remote setpoints; car reports with
-NaN on a terminal (garbage readings: `nan_readings=True`, for the engine
-against its reference; tests/core/oracle.py reads a NaN EV current its own
-way).
+NaN on a terminal (garbage readings: `nan_readings=True`; the engine, its
+reference and tests/core/oracle.py all count a NaN phase as 0 A of EV
+current, and the property tests draw them).
 
 Slots that run past midnight are only drawn on periods active every day: the
 SPEC does not say which day such a slot belongs to after midnight.

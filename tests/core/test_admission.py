@@ -57,6 +57,19 @@ def test_duration_priority_uses_charging_seconds():
     assert setpoints(alloc) == {("S1", 1): 8, ("S2", 1): 0, ("S3", 1): 7}
 
 
+def test_duration_priority_reads_a_running_charge_clock_at_the_snapshot_time():
+    """The daemon's observations carry a running clock as its start; the
+    duration is read at the snapshot's time: 600 s + 2 h running > 3,600 s."""
+    s = tri_site(15, 3, priority="duration")
+    cars = {
+        ("S1", 1): charging(0, charging_s=600)._replace(charging_since=T0 - minutes(120)),
+        ("S2", 1): charging(9000, charging_s=7200)._replace(charging_since=T0 + minutes(5)),  # not yet: + 0 s
+        ("S3", 1): charging(0, charging_s=3600),
+    }
+    alloc, _ = run(s, snap(s, cars))
+    assert setpoints(alloc) == {("S1", 1): 0, ("S2", 1): 7, ("S3", 1): 8}
+
+
 def test_duration_priority_falls_back_to_time_since_start():
     s = tri_site(15, 3, priority="duration")
     cars = {

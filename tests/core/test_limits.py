@@ -3,10 +3,12 @@ parent bounds, and 0 % suspending everything below."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from edgectl.core.phases import Phases
 from edgectl.core.snapshot import MeterReading
+from edgectl.core.state import AllocatorState
 
 from .build import T0, charging, conn, limit, result, run, setpoints, site, snap, station, topo, zone, zres
 from .oracle import check_invariants
@@ -155,3 +157,34 @@ def test_preparing_with_transaction_wants_current_faulted_does_not():
     assert result(alloc, ("A", 1)).setpoint_a == 32
     assert result(alloc, ("A", 2)).state == "idle"
     assert "status:Faulted" in result(alloc, ("A", 2)).limited_by
+
+
+def test_nan_car_report_counts_zero_amps_and_never_raises_the_budget():
+    # Issue #2: a NaN phase in a car's report counts 0 A in the EV estimate,
+    # as an absent report (it used to count as the car's last setpoint, which
+    # shrank the estimated non-EV load and enlarged the budget). Meter 30 A
+    # per phase, B reports 10 A on every phase; A's report varies; both have
+    # a last setpoint of 16 A (its cap in the estimate).
+    s = site([zone("z", 100, meter="m")], [station("A", "z"), station("B", "z")])
+    last = AllocatorState(setpoints={("A", 1): 16, ("B", 1): 16})
+    nan = math.nan
+
+    def budget(a_current: tuple[float, float, float] | None) -> tuple[float, ...]:
+        cars = {("A", 1): charging(current=a_current), ("B", 1): charging(current=(10, 10, 10))}
+        alloc, _ = run(s, snap(s, cars, meters={"m": (30, 30, 30)}), last)
+        return limit(alloc, "z")
+
+    #           A's report        budget = 100 - (30 - EV) per phase
+    table = [
+        (None, (80, 80, 80)),  # absent: A counts 0 A
+        ((nan, nan, nan), (80, 80, 80)),  # all NaN: the same as absent
+        ((12, nan, 12), (92, 80, 92)),  # a NaN phase counts 0 A on that phase only
+        ((0, 0, 0), (80, 80, 80)),
+        ((12, 12, 12), (92, 92, 92)),
+    ]
+    for report, want in table:
+        assert budget(report) == want, report
+    # A NaN never gives more than any real reading would: at most the budget of 0 A.
+    assert all(b <= a for b, a in zip(budget((nan, nan, nan)), budget((0.0, 0.0, 0.0)), strict=True))
+    for report in ((nan, 5.0, 5.0), (5.0, nan, 5.0), (5.0, 5.0, nan)):
+        assert all(b <= a for b, a in zip(budget(report), budget((5.0, 5.0, 5.0)), strict=True))

@@ -63,7 +63,7 @@ def _with_car_limits(sn: Snapshot, rnd: random.Random) -> Snapshot:
     return replace(
         sn,
         stations={
-            sid: replace(o, connectors={cid: replace(c, car_max_a=car()) for cid, c in o.connectors.items()})
+            sid: o._replace(connectors={cid: c._replace(car_max_a=car()) for cid, c in o.connectors.items()})
             for sid, o in sn.stations.items()
         },
     )

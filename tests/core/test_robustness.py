@@ -15,7 +15,7 @@ def test_unknown_station_connector_and_zone_in_the_snapshot_are_ignored():
     sn = snap(s, {("A", 1): 0}, remote={"nowhere": 0})
     stations = dict(sn.stations)
     stations["GHOST"] = StationObservation(True, {1: charging(0)})
-    stations["A"] = replace(stations["A"], connectors={**stations["A"].connectors, 9: charging(0)})
+    stations["A"] = stations["A"]._replace(connectors={**stations["A"].connectors, 9: charging(0)})
     alloc, _ = run(s, replace(sn, stations=stations))
     assert setpoints(alloc) == {("A", 1): 32, ("A", 2): 0}
 

@@ -83,12 +83,16 @@ def allocate(
         if current is not None and spec.dynamic_path:
             # A car's report lags the zone meter; counted at no more than its
             # last setpoint, a stale high report cannot inflate the budget
-            # (under-counting a car only makes the budget smaller).
+            # (under-counting a car only makes the budget smaller). A NaN
+            # phase counts 0 A, as an absent report (issue #2 fix, as in the
+            # engine).
             cap = state.setpoints.get(spec.key)
             for zi in spec.dynamic_path:
                 acc = ev_grid[zi]
                 for station_phase, grid_phase in enumerate(spec.wiring_map):
                     value = current[station_phase]
+                    if math.isnan(value):
+                        value = 0.0
                     acc[grid_phase] += value if cap is None or value < cap else cap
         if obs.wants_current:
             wanting.append((spec, obs))
@@ -166,7 +170,7 @@ def _candidate(
     if not by_duration:
         duration_s = 0.0  # not a ranking key under energy priority
     elif obs.charging_s is not None:
-        duration_s = obs.charging_s
+        duration_s = obs.charging_at(snapshot.time)
     elif obs.started is not None:
         duration_s = max(0.0, (snapshot.time - obs.started).total_seconds())
     else:

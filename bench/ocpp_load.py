@@ -212,6 +212,8 @@ def daemon_reaction(daemon: Daemon, t0: float, window_s: float, n: int) -> tuple
         if t0 <= started <= t0 + window_s and int(e["sent"]) >= n / 2:  # type: ignore[call-overload]
             planned = started + float(e["planned_ms"]) / 1000 - t0  # type: ignore[arg-type]
             written = float(e["last_dispatch_mono_s"]) - t0  # type: ignore[arg-type]
+            print(f"      the step's cycle started {(started - t0) * 1000:.1f} ms after t0, planned in "
+                  f"{e['planned_ms']} ms, handing out took {e.get('dispatch_ms')} ms", file=sys.stderr, flush=True)
             return planned * 1000, written * 1000
     return float("nan"), float("nan")
 

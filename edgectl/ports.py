@@ -13,7 +13,8 @@ message handler.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -38,6 +39,24 @@ class CallRejectedError(Exception):
         super().__init__(f"{code}: {description}" if description else code)
         self.code = code
         self.description = description
+
+
+class EncodedPayload(str):
+    """A CALL payload already encoded as one JSON object (compact text).
+
+    The applier pre-encodes its SetChargingProfile payloads (a zone step
+    sends a thousand at once); `StationCalls.start_call` puts the text in the
+    frame as it is."""
+
+    __slots__ = ()
+
+
+def payload_dict(payload: dict[str, Any] | EncodedPayload) -> dict[str, Any]:
+    """The payload as a dict, whichever form it came in (for fakes and logs)."""
+    if isinstance(payload, EncodedPayload):
+        decoded: dict[str, Any] = json.loads(payload)
+        return decoded
+    return payload
 
 
 class StationObserver(Protocol):
@@ -90,6 +109,17 @@ class StationCalls(Protocol):
         payload in camelCase as on the wire) and return the CALLRESULT payload.
 
         Raises StationNotConnectedError, CallTimeoutError or CallRejectedError.
+        """
+        ...
+
+    def start_call(
+        self, station_id: str, action: str, payload: dict[str, Any] | EncodedPayload, timeout_s: float
+    ) -> Awaitable[dict[str, Any]]:
+        """Like `call`, but the CALL goes out before this returns when the
+        station has nothing in flight (else it queues, as `call` does); await
+        the result for the answer. Lets one loop hand a thousand stations
+        their commands without a task each. Never raises itself: the result
+        carries the errors `call` would raise.
         """
         ...
 

@@ -46,6 +46,7 @@ from edgectl.core.site import Site
 from edgectl.core.snapshot import MeterReading
 from edgectl.core.state import AllocatorParams
 from edgectl.core.topology import Topology, compile_site
+from edgectl.gcpolicy import CollectorPolicy
 from edgectl.sdnotify import Notifier
 from edgectl.services import AlarmMonitor, StationCommandService, StationObserverTee
 from edgectl.settings import DaemonConfig
@@ -288,6 +289,7 @@ async def build_services(runtime: Runtime, stack: AsyncExitStack) -> tuple[list[
     stack.callback(gpio.close)
     services: list[Service] = [
         watchdog, MeterService(pollers), gpio.inputs, gpio.reset_bridge, ControlService(loop), alarms,
+        CollectorPolicy(),
     ]
 
     def meter_health() -> dict[str, dict[str, Any]]:
@@ -382,7 +384,9 @@ async def run_daemon(
         # modules) lives as long as the daemon: move it out of the cyclic
         # collector's sight, so a full collection walks only what the running
         # box allocates (it stalled the event loop ~100 ms at a time: meter
-        # poll jitter p99 3 ms -> 107 ms, see docs/performance.md).
+        # poll jitter p99 3 ms -> 107 ms, see docs/performance.md). What the
+        # box keeps from then on is frozen after each full collection
+        # (edgectl.gcpolicy).
         gc.collect()
         gc.freeze()
         await store.events.append(Event(EventType.SYSTEM, "daemon started", source="box"))

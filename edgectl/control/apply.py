@@ -27,17 +27,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
 from edgectl.clock import Clock
 from edgectl.core.enforcement import Applied, ProfileCommand, ProfileKind
 from edgectl.core.topology import ConnectorKey, Topology
-from edgectl.ports import CallRejectedError, CallTimeoutError, StationCalls, StationNotConnectedError
+from edgectl.ports import (
+    CallRejectedError,
+    CallTimeoutError,
+    EncodedPayload,
+    StationCalls,
+    StationNotConnectedError,
+)
 
 log = structlog.get_logger("edgectl.control.apply")
+
+NOTHING_ACKNOWLEDGED = Applied()
+
+
+def _nothing() -> None:
+    pass
+
 
 FIRST_BACKOFF_S = 2.0
 MAX_BACKOFF_S = 60.0
@@ -55,6 +69,7 @@ class ApplyReport:
     # time the benchmark and the logs report. None when nothing was sent.
     last_dispatch_s: float | None = None
     superseded: int = 0  # increases dropped because a newer apply started meanwhile
+    dispatch_s: tuple[float, ...] = ()  # per pass (decreases, increases): how long handing out took
 
 
 class ProfileApplier:
@@ -74,6 +89,7 @@ class ProfileApplier:
         self._applied: dict[ConnectorKey, tuple[int, Applied]] = {}
         self._backoff: dict[str, tuple[datetime, float]] = {}  # station -> (retry after, current back-off)
         self._last_dispatch_s: float | None = None
+        self._dispatch_s: list[float] = []  # how long each pass handing out single commands took
         self._inflight: dict[ConnectorKey, tuple[int, Applied, object]] = {}  # sent, not answered yet
         self._generation = 0
         # Set when the newest apply is past its decreases (all answered, its
@@ -88,9 +104,10 @@ class ProfileApplier:
 
     def planning_base(self) -> Mapping[ConnectorKey, Applied]:
         """What to plan against: acknowledged, overlaid with what is on its way."""
-        base = dict(self.applied())
+        epoch = self._epoch
+        base = {key: a for key, (ep, a) in self._applied.items() if ep == epoch(key[0])}
         for key, (ep, applied, _token) in self._inflight.items():
-            if ep == self._epoch(key[0]):
+            if ep == epoch(key[0]):
                 base[key] = applied
         return base
 
@@ -98,22 +115,33 @@ class ProfileApplier:
         until = self._backoff.get(station_id)
         return until is not None and self._clock.now() < until[0]
 
-    async def apply(self, topology: Topology, commands: list[ProfileCommand]) -> ApplyReport:
+    async def apply(
+        self, topology: Topology, commands: list[ProfileCommand], dispatched: Callable[[], None] | None = None
+    ) -> ApplyReport:
+        """Send the commands (decreases first); `dispatched` is called once
+        the first batch is written, before anything is awaited."""
         self._generation += 1
         generation = self._generation
         self.settled.clear()
         try:
-            return await self._apply(topology, commands, generation)
+            return await self._apply(topology, commands, generation, dispatched or _nothing)
         finally:
             if generation == self._generation:
                 self.settled.set()
 
-    async def _apply(self, topology: Topology, commands: list[ProfileCommand], generation: int) -> ApplyReport:
+    async def _apply(
+        self, topology: Topology, commands: list[ProfileCommand], generation: int, dispatched: Callable[[], None]
+    ) -> ApplyReport:
         self._last_dispatch_s = None
-        commands = [c for c in commands if not self.in_backoff(c.station)]
+        self._dispatch_s = []
+        if self._backoff:
+            now = self._clock.now()
+            backing_off = {sid for sid, (until, _b) in self._backoff.items() if now < until}
+            commands = [c for c in commands if c.station not in backing_off]
         decreases = [c for c in commands if c.decrease]
         increases = [c for c in commands if not c.decrease]
-        results_down = await self._send_all(decreases)
+        # With no decreases the increases go out in the same synchronous stretch.
+        results_down = await self._send_all(decreases, dispatched if decreases else _nothing)
         failed_zones: set[int] = set()
         zone_path = {spec.key: spec.path for spec in topology.connectors}
         for cmd, ok in results_down:
@@ -129,24 +157,48 @@ class ProfileApplier:
         if generation == self._generation:
             # Set now: the waiting loop resumes after the increases below have been handed out.
             self.settled.set()
-        results_up = await self._send_all(allowed)
+        results_up = await self._send_all(allowed, dispatched)
         results = results_down + results_up
         accepted = sum(1 for _c, ok in results if ok)
         rejected = tuple((c.station, c.connector, "failed") for c, ok in results if not ok)
         if held:
             log.warning("profiles.held", held=held, failed_zones=len(failed_zones))
         return ApplyReport(
-            len(results), accepted, len(results) - accepted, held, rejected, self._last_dispatch_s, superseded
+            len(results), accepted, len(results) - accepted, held, rejected, self._last_dispatch_s, superseded,
+            tuple(self._dispatch_s),
         )
 
-    async def _send_all(self, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
+    async def _send_all(
+        self, commands: list[ProfileCommand], dispatched: Callable[[], None]
+    ) -> list[tuple[ProfileCommand, bool]]:
         by_station: dict[str, list[ProfileCommand]] = {}
         for c in commands:
             by_station.setdefault(c.station, []).append(c)
         if not by_station:
+            dispatched()
             return []
-        outcomes = await asyncio.gather(*(self._send_station(sid, cmds) for sid, cmds in by_station.items()))
-        return [pair for station_results in outcomes for pair in station_results]
+        # A station with one command (the usual case: a new setpoint) gets it
+        # from this loop at once, no task each: a zone step reaches a thousand
+        # stations in one pass. A station with several (a fresh connection's
+        # fallback and live profile) gets a task that sends them in order.
+        queued = [
+            asyncio.get_running_loop().create_task(self._send_station(sid, cmds), name=f"control.apply:{sid}")
+            for sid, cmds in by_station.items()
+            if len(cmds) > 1
+        ]
+        started = [(cmd, self._begin(cmd)) for (cmd,) in (cmds for cmds in by_station.values() if len(cmds) == 1)]
+        first_s = self._clock.monotonic()
+        answers = [self._calls.start_call(cmd.station, *self._request(cmd), self._timeout_s) for cmd, _ in started]
+        if answers:
+            self._last_dispatch_s = self._clock.monotonic()
+            self._dispatch_s.append(self._last_dispatch_s - first_s)
+        dispatched()
+        out: list[tuple[ProfileCommand, bool]] = []
+        for (cmd, begun), answer in zip(started, await asyncio.gather(*answers, return_exceptions=True), strict=True):
+            out.append((cmd, self._judge(cmd, begun, answer)))
+        for station_results in await asyncio.gather(*queued):
+            out.extend(station_results)
+        return out
 
     async def _send_station(self, station_id: str, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
         out: list[tuple[ProfileCommand, bool]] = []
@@ -160,54 +212,48 @@ class ProfileApplier:
         return out
 
     async def _send(self, cmd: ProfileCommand) -> bool:
+        begun = self._begin(cmd)
+        self._last_dispatch_s = self._clock.monotonic()
+        try:
+            answer: dict[str, Any] | BaseException = await self._calls.start_call(
+                cmd.station, *self._request(cmd), self._timeout_s
+            )
+        except (CallTimeoutError, StationNotConnectedError, CallRejectedError) as exc:
+            answer = exc
+        return self._judge(cmd, begun, answer)
+
+    def _begin(self, cmd: ProfileCommand) -> tuple[int, object]:
+        """Count the command as planned from now on (in flight); (epoch, token)."""
         key = (cmd.station, cmd.connector)
         epoch = self._epoch(cmd.station)
         token = object()
         pending = self._inflight.get(key)
         ahead = pending[1] if pending is not None and pending[0] == epoch else self._base(key, epoch)
         self._inflight[key] = (epoch, self._after(ahead, cmd), token)
-        self._last_dispatch_s = self._clock.monotonic()
-        try:
-            return await self._call(cmd, key, epoch)
-        finally:
-            if self._inflight.get(key, (0, None, None))[2] is token:
-                del self._inflight[key]
-
-    def _base(self, key: ConnectorKey, epoch: int) -> Applied:
-        previous_epoch, previous = self._applied.get(key, (epoch, Applied()))
-        return previous if previous_epoch == epoch else Applied()
+        return epoch, token
 
     @staticmethod
-    def _after(previous: Applied, cmd: ProfileCommand) -> Applied:
-        """The connector's state once the station accepted `cmd`."""
-        if cmd.kind is ProfileKind.FALLBACK:
-            return replace(previous, fallback_a=cmd.limit_a)
-        if cmd.kind is ProfileKind.LIVE:
-            return replace(
-                previous, live_a=cmd.limit_a, live_valid_to=cmd.valid_to, live_transaction_id=cmd.transaction_id
-            )
-        return replace(previous, live_a=None, live_valid_to=None, live_transaction_id=None)
+    def _request(cmd: ProfileCommand) -> tuple[str, dict[str, Any] | EncodedPayload]:
+        if cmd.kind is ProfileKind.CLEAR_LIVE:
+            return "ClearChargingProfile", {"id": cmd.profile_id}
+        return "SetChargingProfile", EncodedPayload(cmd.payload_json())
 
-    async def _call(self, cmd: ProfileCommand, key: ConnectorKey, epoch: int) -> bool:
-        try:
-            if cmd.kind is ProfileKind.CLEAR_LIVE:
-                answer = await self._calls.call(
-                    cmd.station, "ClearChargingProfile", {"id": cmd.profile_id}, self._timeout_s
-                )
-                status = str(answer.get("status", ""))
-                ok = status in ("Accepted", "Unknown")  # Unknown: it had already lapsed
-            else:
-                answer = await self._calls.call(
-                    cmd.station,
-                    "SetChargingProfile",
-                    {"connectorId": cmd.connector, "csChargingProfiles": cmd.as_ocpp()},
-                    self._timeout_s,
-                )
-                status = str(answer.get("status", ""))
-                ok = status == "Accepted"
-        except (CallTimeoutError, StationNotConnectedError, CallRejectedError) as exc:
-            status = type(exc).__name__ if not isinstance(exc, CallRejectedError) else exc.code
-            ok = False
+    def _judge(self, cmd: ProfileCommand, begun: tuple[int, object], answer: dict[str, Any] | BaseException) -> bool:
+        """Book the station's answer (or the error instead of one); True when it took the command."""
+        key = (cmd.station, cmd.connector)
+        epoch, token = begun
+        if self._inflight.get(key, (0, None, None))[2] is token:
+            del self._inflight[key]
+        if isinstance(answer, CallTimeoutError | StationNotConnectedError):
+            status, ok = type(answer).__name__, False
+        elif isinstance(answer, CallRejectedError):
+            status, ok = answer.code, False
+        elif isinstance(answer, BaseException):
+            raise answer  # not a station's doing: a bug, let the loop fail loudly
+        else:
+            status = str(answer.get("status", ""))
+            # ClearChargingProfile's Unknown: the live profile had already lapsed.
+            ok = status in ("Accepted", "Unknown") if cmd.kind is ProfileKind.CLEAR_LIVE else status == "Accepted"
         if not ok:
             self._fail(cmd, status)
             return False
@@ -215,14 +261,32 @@ class ProfileApplier:
         self._applied[key] = (epoch, self._after(self._base(key, epoch), cmd))
         return True
 
+    def _base(self, key: ConnectorKey, epoch: int) -> Applied:
+        known = self._applied.get(key)
+        return known[1] if known is not None and known[0] == epoch else NOTHING_ACKNOWLEDGED
+
+    @staticmethod
+    def _after(previous: Applied, cmd: ProfileCommand) -> Applied:
+        """The connector's state once the station accepted `cmd`."""
+        if cmd.kind is ProfileKind.FALLBACK:
+            return Applied(cmd.limit_a, previous.live_a, previous.live_valid_to, previous.live_transaction_id)
+        if cmd.kind is ProfileKind.LIVE:
+            return Applied(previous.fallback_a, cmd.limit_a, cmd.valid_to, cmd.transaction_id)
+        return Applied(previous.fallback_a, None, None, None)
+
     def _fail(self, cmd: ProfileCommand, status: str) -> None:
         now = self._clock.now()
         _until, backoff = self._backoff.get(cmd.station, (now, FIRST_BACKOFF_S / 2))
         backoff = min(MAX_BACKOFF_S, backoff * 2)
         self._backoff[cmd.station] = (now + timedelta(seconds=backoff), backoff)
         log.warning(
-            "profile.failed", station_id=cmd.station, connector_id=cmd.connector, kind=cmd.kind.value,
-            limit_a=cmd.limit_a, status=status, retry_in_s=backoff,
+            "profile.failed",
+            station_id=cmd.station,
+            connector_id=cmd.connector,
+            kind=cmd.kind.value,
+            limit_a=cmd.limit_a,
+            status=status,
+            retry_in_s=backoff,
         )
         if status in ("Rejected", "NotSupported") and self._on_rejected is not None:
             self._on_rejected(cmd.station, cmd.connector, status)

@@ -2,8 +2,9 @@
 
 Rules (DESIGN "The control cycle"):
 - a cycle runs when an observation wakes it, and at least every `cycle_s`;
-  everything that arrives while a cycle runs, or within `min_cycle_s` of its
-  start, is coalesced into one more cycle;
+  event-started cycles are at least `min_cycle_s` apart, and everything
+  that arrives meanwhile is coalesced into one more cycle; the periodic
+  cycles do not count, so an event after a quiet spell is planned at once;
 - the decision is the same pure engine `edgectl plan` runs;
 - applying never blocks on one dead station for long (timeouts, back-off, see
   apply.py); publishing is fire-and-forget callbacks;
@@ -32,6 +33,7 @@ from edgectl.core.result import Allocation
 from edgectl.core.snapshot import Snapshot
 from edgectl.core.state import AllocatorParams, AllocatorState
 from edgectl.core.topology import Topology
+from edgectl.gcpolicy import CollectorHold
 from edgectl.ports import StationCalls
 
 log = structlog.get_logger("edgectl.control")
@@ -92,6 +94,8 @@ class ControlLoop:
         # stations answer over hundreds of ms). At most MAX_OVERLAP cycles are
         # waiting for answers at a time.
         waiting: set[asyncio.Task[CycleResult]] = set()
+        triggered = False  # the cycle about to start was asked for by an event
+        event_cycle_started = float("-inf")
         try:
             while True:
                 while len(waiting) >= MAX_OVERLAP:
@@ -101,19 +105,27 @@ class ControlLoop:
                 # then plan again (a newer plan would otherwise starve its increases).
                 await self.applier.settled.wait()
                 started = self._clock.monotonic()
+                if triggered:
+                    event_cycle_started = started
                 self._obs.wake.clear()  # what arrives from here on is in this cycle's snapshot or wakes the next
                 task = asyncio.get_running_loop().create_task(self.cycle(), name="control.cycle")
                 waiting.add(task)
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
                 # cancellation that arrives as the event is set (shutdown would hang).
+                triggered = False
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(0.0, self._cycle_s - (self._clock.monotonic() - started))):
                         await self._obs.wake.wait()
+                        triggered = True
                 self._reap(waiting)
-                # Events keep arriving during the spacing: they all join the next cycle.
-                spacing_s = self._min_cycle_s - (self._clock.monotonic() - started)
-                if spacing_s > 0:
-                    await asyncio.sleep(spacing_s)
+                if triggered:
+                    # Bursts coalesce: at most one event-started cycle per
+                    # min_cycle_s, and what arrives meanwhile joins it. The
+                    # periodic cycles do not count, so the first event after a
+                    # quiet spell (a zone step, a car arriving) is planned at once.
+                    spacing_s = self._min_cycle_s - (self._clock.monotonic() - event_cycle_started)
+                    if spacing_s > 0:
+                        await asyncio.sleep(spacing_s)
         finally:
             for task in waiting:
                 task.cancel()
@@ -132,6 +144,15 @@ class ControlLoop:
         self._planned_seq += 1
         seq = self._planned_seq
         started = self._clock.monotonic()
+        # Synchronous from here to the last profile written (the applier
+        # releases the hold then): no collector pass in between.
+        hold = CollectorHold().hold()
+        try:
+            return await self._cycle(seq, started, hold)
+        finally:
+            hold.release()
+
+    async def _cycle(self, seq: int, started: float, hold: CollectorHold) -> CycleResult:
         topology = self._topology()
         now = self._clock.now()
         snapshot = self._obs.snapshot(now)
@@ -144,7 +165,7 @@ class ControlLoop:
         planned = self._clock.monotonic()
         # Before the await: another cycle may plan (and replace the state) meanwhile.
         changed = {k: v for k, v in self._state.setpoints.items() if previous.get(k) != v}
-        report = await self.applier.apply(topology, commands)
+        report = await self.applier.apply(topology, commands, dispatched=hold.release)
         result = CycleResult(allocation, report, self._clock.monotonic() - started, snapshot)
         if report.sent:
             # Monotonic stamps (CLOCK_MONOTONIC, shared by every process on the
@@ -157,6 +178,7 @@ class ControlLoop:
                 last_dispatch_ms=None if report.last_dispatch_s is None else round(
                     (report.last_dispatch_s - started) * 1000, 2),
                 answered_ms=round(result.duration_s * 1000, 2),
+                dispatch_ms=[round(d * 1000, 2) for d in report.dispatch_s],
             )
         self.cycles += 1
         stale = seq < self._published_seq  # a newer cycle finished first (overlapping applies)

@@ -45,26 +45,15 @@ class _Connector:
     charging_s: float = 0.0
     charging_since: datetime | None = None
 
-    def observation(self, now: datetime) -> ConnectorObservation:
-        charging_s = self.charging_s
-        if self.charging_since is not None:
-            charging_s += max(0.0, (now - self.charging_since).total_seconds())
-        return ConnectorObservation(
-            status=self.status,
-            id_tag=self.id_tag,
-            transaction_id=self.transaction_id,
-            started=self.started,
-            energy_wh=self.energy_wh,
-            charging_s=charging_s if self.transaction_id is not None else None,
-            current_a=self.current_a,
-        )
-
 
 @dataclass
 class _Station:
     online: bool = False
     epoch: int = 0  # bumped on every (re)connection: what it acknowledged before is void
     connectors: dict[int, _Connector] = field(default_factory=dict)
+    # The last observation built, while nothing in it changes with time (no
+    # charge clock running); every change goes through `station()`, which drops it.
+    cached: StationObservation | None = None
 
     def connector(self, connector_id: int) -> _Connector:
         c = self.connectors.get(connector_id)
@@ -82,35 +71,43 @@ class SiteObservations:
         self._meters: dict[str, MeterReading] = {}
         self._inputs: dict[int, bool] = {}
         self._remote_a: dict[str, float] = {}
+        # Kept up to date by the observer methods, so a cycle copies them
+        # instead of walking every station.
+        self._online: set[str] = set()
+        self._transactions: dict[tuple[str, int], int] = {}
         self.wake = asyncio.Event()
 
     # --- helpers for the loop ---
     def station(self, station_id: str) -> _Station:
+        """The station's record, to change: its cached observation is dropped."""
         s = self._stations.get(station_id)
         if s is None:
             s = self._stations[station_id] = _Station()
+        s.cached = None
         return s
 
     def epoch(self, station_id: str) -> int:
-        return self.station(station_id).epoch
+        s = self._stations.get(station_id)
+        return 0 if s is None else s.epoch
 
     def online(self) -> frozenset[str]:
-        return frozenset(sid for sid, s in self._stations.items() if s.online)
+        return frozenset(self._online)
 
     def transactions(self) -> dict[tuple[str, int], int]:
-        return {
-            (sid, cid): c.transaction_id
-            for sid, s in self._stations.items()
-            for cid, c in s.connectors.items()
-            if c.transaction_id is not None
-        }
+        return dict(self._transactions)
 
     def snapshot(self, now: datetime) -> Snapshot:
-        stations = {
-            sid: StationObservation(True, {cid: c.observation(now) for cid, c in s.connectors.items()})
-            for sid, s in self._stations.items()
-            if s.online
-        }
+        # Each station's observation is built once per change and reused:
+        # nothing in it depends on `now` (a running charge clock is carried
+        # as its start, `ConnectorObservation.charging_since`).
+        stations: dict[str, StationObservation] = {}
+        for sid, s in self._stations.items():
+            if not s.online:
+                continue
+            cached = s.cached
+            if cached is None:
+                cached = s.cached = _observe(s)  # true until the station reports again
+            stations[sid] = cached
         return Snapshot(
             time=now,
             meters=dict(self._meters),
@@ -126,6 +123,7 @@ class SiteObservations:
         c = self.station(station_id).connector(connector_id)
         c.transaction_id, c.id_tag, c.started, c.energy_wh = transaction_id, id_tag, started, energy_wh
         c.status = "Charging"
+        self._transactions[(station_id, connector_id)] = transaction_id
 
     def set_remote_setpoint(self, zone_id: str, amps: float | None) -> None:
         if amps is None:
@@ -138,12 +136,14 @@ class SiteObservations:
     def station_connected(self, station_id: str) -> None:
         s = self.station(station_id)
         s.online = True
+        self._online.add(station_id)
         s.epoch += 1
         self.wake.set()
 
     def station_disconnected(self, station_id: str) -> None:
         s = self.station(station_id)
         s.online = False
+        self._online.discard(station_id)
         now = self._now()
         for c in s.connectors.values():
             _stop_clock(c, now)
@@ -165,6 +165,7 @@ class SiteObservations:
         if c.transaction_id == transaction_id:
             return  # a replay
         c.transaction_id, c.id_tag, c.started = transaction_id, id_tag, started
+        self._transactions[(station_id, connector_id)] = transaction_id
         c.energy_wh, c.charging_s, c.charging_since = 0.0, 0.0, None
         self._update_clock(c)
         self.wake.set()
@@ -187,8 +188,9 @@ class SiteObservations:
 
     def transaction_stopped(self, station_id: str, connector_id: int, transaction_id: int) -> None:
         s = self.station(station_id)
-        for c in s.connectors.values():
+        for cid, c in s.connectors.items():
             if c.transaction_id == transaction_id:
+                self._transactions.pop((station_id, cid), None)
                 _stop_clock(c, self._now())
                 c.transaction_id, c.id_tag, c.started, c.energy_wh = None, None, None, 0.0
                 c.current_a = None
@@ -217,6 +219,19 @@ class SiteObservations:
             c.charging_since = now
         elif not charging:
             _stop_clock(c, now)
+
+
+def _observe(s: _Station) -> StationObservation:
+    # Positional arguments and no helper call per connector: a zone step
+    # rebuilds the stations that reported since the last cycle.
+    connectors = {}
+    for cid, c in s.connectors.items():
+        tx = c.transaction_id
+        connectors[cid] = ConnectorObservation(
+            c.status, c.id_tag, tx, c.started, c.energy_wh, None if tx is None else c.charging_s, c.current_a, None,
+            None if tx is None else c.charging_since,
+        )
+    return StationObservation(True, connectors)
 
 
 def _stop_clock(c: _Connector, now: datetime) -> None:

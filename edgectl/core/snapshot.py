@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 from edgectl.core.phases import Phases
 
@@ -28,8 +30,10 @@ class MeterReading:
     energy_wh: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorObservation:
+class ConnectorObservation(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: the control loop builds one per
+    # connector whenever its station reports, and a tuple is built in a third
+    # of the time.
     status: str = "Available"  # OCPP ChargePointStatus
     id_tag: str | None = None
     transaction_id: int | None = None
@@ -38,6 +42,16 @@ class ConnectorObservation:
     charging_s: float | None = None  # effective charge duration, if tracked
     current_a: Phases | None = None  # per *station-side* phase, as reported
     car_max_a: float | None = None  # what the car is known to accept, if known
+    # The effective charge clock runs since then: its time up to the snapshot
+    # is added to charging_s. So an observation stays true while a car
+    # charges, and the loop rebuilds it only when the station reports.
+    charging_since: datetime | None = None
+
+    def charging_at(self, now: datetime) -> float | None:
+        """The effective charge duration at `now`, if tracked."""
+        if self.charging_s is None or self.charging_since is None:
+            return self.charging_s
+        return self.charging_s + max(0.0, (now - self.charging_since).total_seconds())
 
     @property
     def wants_current(self) -> bool:
@@ -48,10 +62,9 @@ class ConnectorObservation:
         return self.status == "Preparing" and self.transaction_id is not None
 
 
-@dataclass(frozen=True, slots=True)
-class StationObservation:
+class StationObservation(NamedTuple):
     online: bool = True
-    connectors: Mapping[int, ConnectorObservation] = field(default_factory=dict)
+    connectors: Mapping[int, ConnectorObservation] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)

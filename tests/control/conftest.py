@@ -8,7 +8,7 @@ import pytest
 
 from edgectl.clock import FakeClock
 from edgectl.core.site import Connector, Site, Station, Wiring, Zone, ZoneMode
-from edgectl.ports import CallTimeoutError, StationNotConnectedError
+from edgectl.ports import CallTimeoutError, StationNotConnectedError, payload_dict
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -40,6 +40,9 @@ class FakeStations:
             return {"status": status}
         finally:
             self.in_flight[station_id] -= 1
+
+    def start_call(self, station_id: str, action: str, payload: Any, timeout_s: float):
+        return asyncio.ensure_future(self.call(station_id, action, payload_dict(payload), timeout_s))
 
 
 def two_zone_site() -> Site:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgectl.adapters.ocpp.validation import check
 from edgectl.core.enforcement import (
     FALLBACK_STACK,
     LIVE_STACK,
     Applied,
+    ProfileCommand,
     ProfileKind,
     plan_profiles,
 )
@@ -92,3 +98,27 @@ def test_disconnected_station_gets_nothing():
     snap = Snapshot(T0, stations={"A1": StationObservation(True, {1: charging(7)})})
     allocation, _ = allocate(topo, snap)
     assert plan_profiles(topo, allocation, {}, {}, frozenset(), T0, LEASE_S) == []
+
+
+@given(
+    kind=st.sampled_from(list(ProfileKind)),
+    connector=st.integers(0, 9),
+    limit=st.integers(0, 80),
+    phases=st.sampled_from((1, 3)),
+    tx=st.none() | st.integers(1, 2**31 - 1),
+    purpose=st.sampled_from(("TxProfile", "TxDefaultProfile")),
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.just(UTC)  # noqa: DTZ001 - naive bounds, as hypothesis wants
+    ),
+    lease=st.none() | st.integers(1, 3600),
+)
+def test_the_pre_encoded_payload_is_the_encoded_dict(kind, connector, limit, phases, tx, purpose, at, lease):
+    """What the applier writes (a hand-formatted template) is byte for byte
+    what encoding `as_ocpp()` would give."""
+    cmd = ProfileCommand(
+        "S", connector, kind, limit, phases, LIVE_STACK, 2000 + connector, purpose, tx, at,
+        None if lease is None else at + timedelta(seconds=lease), lease, False,
+    )  # fmt: skip
+    expected = json.dumps({"connectorId": connector, "csChargingProfiles": cmd.as_ocpp()}, separators=(",", ":"))
+    assert cmd.payload_json() == expected
+    check("SetChargingProfile", json.loads(cmd.payload_json()))  # and it is a valid 1.6 payload

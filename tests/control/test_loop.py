@@ -132,7 +132,7 @@ async def test_effective_charge_duration_counts_only_drawing_time(clock, station
     obs.connector_status("A1", 1, "Charging")
     clock.advance(40)
     snap = obs.snapshot(clock.now())
-    assert snap.stations["A1"].connectors[1].charging_s == 100
+    assert snap.stations["A1"].connectors[1].charging_at(snap.time) == 100
 
 
 class GatedStations:
@@ -153,6 +153,13 @@ class GatedStations:
         self.sent.append((station_id, action, payload))
         await self.gate.wait()
         return await self.inner.call(station_id, action, payload, timeout_s)
+
+    def start_call(self, station_id, action, payload, timeout_s):
+        import asyncio
+
+        from edgectl.ports import payload_dict
+
+        return asyncio.ensure_future(self.call(station_id, action, payload_dict(payload), timeout_s))
 
 
 def live_limits(sent, sid):
@@ -278,3 +285,76 @@ async def test_the_next_cycle_waits_until_the_last_decreases_are_answered(clock,
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _run_until(predicate, timeout_s: float) -> bool:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.01)
+    return predicate()
+
+
+def _status(loop, sid):
+    observed = loop.last.snapshot.stations[sid].connectors.get(1)
+    return None if observed is None else observed.status
+
+
+async def test_an_event_after_a_quiet_spell_is_planned_at_once(stations):
+    """min_cycle_s spaces event-started cycles only: the periodic cycle that
+    just ran does not hold back the first event after it."""
+    import asyncio
+
+    from edgectl.clock import SystemClock
+
+    clock = SystemClock()
+    obs = SiteObservations(clock.now)
+    topo = compile_site(two_zone_site(), catalogue())
+    loop = ControlLoop(lambda: topo, obs, stations, clock, cycle_s=5.0, min_cycle_s=10.0, call_timeout_s=1.0)
+    connect(obs, stations, "A1")
+    task = asyncio.create_task(loop.run())
+    try:
+        assert await _run_until(lambda: loop.cycles >= 1, 5.0)
+        await asyncio.sleep(0.3)
+        obs.connector_status("A1", 1, "Preparing")
+        seen = await _run_until(
+            lambda: loop.last is not None and _status(loop, "A1") == "Preparing",
+            2.0,
+        )
+        assert seen, "the event waited for min_cycle_s after the periodic cycle"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_burst_of_events_coalesces_into_few_cycles(stations):
+    import asyncio
+
+    from edgectl.clock import SystemClock
+
+    clock = SystemClock()
+    obs = SiteObservations(clock.now)
+    topo = compile_site(two_zone_site(), catalogue())
+    loop = ControlLoop(lambda: topo, obs, stations, clock, cycle_s=60.0, min_cycle_s=0.3, call_timeout_s=1.0)
+    connect(obs, stations, "A1")
+    task = asyncio.create_task(loop.run())
+    try:
+        assert await _run_until(lambda: loop.cycles >= 1, 5.0)
+        before = loop.cycles
+        for i in range(20):  # 20 status changes over ~0.4 s
+            obs.connector_status("A1", 1, "Preparing" if i % 2 == 0 else "Available")
+            await asyncio.sleep(0.02)
+        obs.connector_status("A1", 1, "Finishing")
+        assert await _run_until(
+            lambda: loop.last is not None and _status(loop, "A1") == "Finishing",
+            3.0,
+        )
+        await asyncio.sleep(0.4)
+        # One at once, then at most one per 0.3 s while the burst lasts (and the last change is seen).
+        assert 2 <= loop.cycles - before <= 4
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

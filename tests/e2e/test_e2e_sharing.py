@@ -37,7 +37,8 @@ async def test_63a_zone_five_cars_fair_whole_amp_shares(tmp_path):
         for i in range(5):
             run.station(f"S{i}").plug_in(1, FAST_CAR, f"TAG{i}")
         await eventually(lambda: sorted(limits(run, 5)) == [12, 12, 13, 13, 13], what="fair shares on the stations")
-        assert sum(run.setpoint(f"S{i}", 1) for i in range(5)) == 63
+        # The cycle is published once every station has answered (a moment after they applied it).
+        await eventually(lambda: sum(run.setpoint(f"S{i}", 1) for i in range(5)) == 63, what="published setpoints")
         # The cars really follow: each draws its share on all three phases.
         await eventually(
             lambda: all(abs(run.station(f"S{i}").drawn_current_a(1)[0] - limits(run, 5)[i]) < 0.6 for i in range(5)),

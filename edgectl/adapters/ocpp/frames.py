@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgectl.ports import EncodedPayload
+
 CALL = 2
 CALLRESULT = 3
 CALLERROR = 4
@@ -143,7 +145,10 @@ def _dumps(msg: list[Any]) -> str:
     return json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
 
 
-def encode_call(unique_id: str, action: str, payload: dict[str, Any]) -> str:
+def encode_call(unique_id: str, action: str, payload: dict[str, Any] | EncodedPayload) -> str:
+    if isinstance(payload, EncodedPayload):
+        # Our own id and action name: plain JSON strings, nothing to escape.
+        return f'[{CALL},"{unique_id}","{action}",{payload}]'
     return _dumps([CALL, unique_id, action, payload])
 
 

@@ -45,7 +45,7 @@ from edgectl.adapters.ocpp.setup import post_boot_setup
 from edgectl.adapters.store import Event, EventType, Store
 from edgectl.clock import Clock
 from edgectl.core.site import Site
-from edgectl.ports import StationNotConnectedError, StationObserver
+from edgectl.ports import EncodedPayload, StationNotConnectedError, StationObserver
 from edgectl.settings import OcppConfig
 
 log = structlog.get_logger(__name__)
@@ -186,12 +186,22 @@ class OcppServer:
         return str(address[0]) if address else None
 
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], timeout_s: float | None = None
+        self, station_id: str, action: str, payload: dict[str, Any] | EncodedPayload, timeout_s: float | None = None
     ) -> dict[str, Any]:
         conn = self._connections.get(station_id)
         if conn is None:
             raise StationNotConnectedError(station_id)
         return await conn.call(action, payload, self.config.call_timeout_s if timeout_s is None else timeout_s)
+
+    def start_call(
+        self, station_id: str, action: str, payload: dict[str, Any] | EncodedPayload, timeout_s: float
+    ) -> asyncio.Future[dict[str, Any]]:
+        conn = self._connections.get(station_id)
+        if conn is None:
+            failed: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            failed.set_exception(StationNotConnectedError(station_id))
+            return failed
+        return conn.start_call(action, payload, timeout_s)
 
     # --- connections --------------------------------------------------------------
 

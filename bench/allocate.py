@@ -6,9 +6,22 @@ Sites come from tests/core/sites.py (20 zones over 3 levels, a dynamic metered
 root, mixed wirings, ~10 % VIP stations, every connector charging with varied
 energies). `compile_site` runs once per configuration change and is timed
 apart; the cycle is timed with the ranking carried from a previous cycle, as
-in the running daemon, with the garbage collector enabled as it is there
-(no gc.disable/freeze here). Results are printed and written to docs/performance.md
-between the bench:allocate markers (the rest of the file is left alone).
+in the running daemon. Each cycle is timed two ways, interleaved in one
+process (this VM's speed drifts from minute to minute):
+
+- *collector held*, as the daemon runs it: the control loop holds the cyclic
+  garbage collector off (`edgectl.gcpolicy.CollectorHold`) for its whole
+  plan-and-dispatch stretch, so no collection lands inside `allocate()`.
+  The collection deferred by the hold is timed apart, right after the call
+  (the hold released, the next allocation triggers it), and reported;
+- *collector running*: enabled with default thresholds, its passes
+  (triggered by the cycle's own allocations) inside the timed call.
+
+The goal is judged on the first (the daemon's way). Nothing is cached across
+calls beyond what the engine itself carries (the ranking memo on the
+topology, as in the daemon). Results are printed and written to
+docs/performance.md between the bench:allocate markers (the rest of the
+file is left alone).
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ if __package__ in (None, ""):  # `python bench/allocate.py`
 from bench.common import cpu_model
 from edgectl.core.engine import allocate
 from edgectl.core.topology import compile_site
+from edgectl.gcpolicy import CollectorHold
 from edgectl.stationmodels import catalogue
 from tests.core.sites import synthetic_site, synthetic_snapshot
 
@@ -48,6 +62,36 @@ def _timed(fn, reps: int) -> list[float]:
     return out
 
 
+def _held_and_running(fn, reps: int) -> tuple[list[float], list[float], list[float]]:
+    """Per repetition, interleaved (which goes first alternates): the call with
+    the collector held (as the daemon's CollectorHold), the deferred
+    collection once released (the next allocation triggers it), and the call
+    with the collector running. Milliseconds."""
+    held: list[float] = []
+    deferred: list[float] = []
+    running: list[float] = []
+    gc.collect()
+    for rep in range(reps):
+        for mode in ("held", "running") if rep % 2 == 0 else ("running", "held"):
+            if mode == "held":
+                hold = CollectorHold().hold()
+                t0 = time.perf_counter()
+                fn()
+                t1 = time.perf_counter()
+                hold.release()
+                t2 = time.perf_counter()
+                trigger = [None]  # a container allocation: the deferred collection runs here
+                del trigger
+                t3 = time.perf_counter()
+                held.append((t1 - t0) * 1000)
+                deferred.append((t3 - t2) * 1000)
+            else:
+                t0 = time.perf_counter()
+                fn()
+                running.append((time.perf_counter() - t0) * 1000)
+    return held, deferred, running
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -60,16 +104,19 @@ def measure(n: int, reps: int) -> dict[str, float | int | str]:
     compile_ms = _timed(lambda: compile_site(site, models), max(3, reps // 10))
     topology = compile_site(site, models)
     alloc, state = allocate(topology, snapshot)  # warm-up; carry its ranking
-    cycle_ms = _timed(lambda: allocate(topology, snapshot, state), reps)
+    held_ms, deferred_ms, running_ms = _held_and_running(lambda: allocate(topology, snapshot, state), reps)
     states = [c.state.value for c in alloc.connectors]
     goal = GOALS_MS.get(n)
-    median = statistics.median(cycle_ms)
+    median = statistics.median(held_ms)
     return {
         "connectors": len(topology.connectors),
         "reps": reps,
         "compile_ms": statistics.median(compile_ms),
         "median_ms": median,
-        "p95_ms": _p95(cycle_ms),
+        "p95_ms": _p95(held_ms),
+        "deferred_ms": statistics.median(deferred_ms),
+        "running_median_ms": statistics.median(running_ms),
+        "running_p95_ms": _p95(running_ms),
         "charging": states.count("charging"),
         "suspended": states.count("suspended"),
         "goal": "—" if goal is None else f"≤ {goal:g} ms " + ("✅" if median <= goal else "❌"),
@@ -78,12 +125,15 @@ def measure(n: int, reps: int) -> dict[str, float | int | str]:
 
 def table(rows: list[dict[str, float | int | str]]) -> str:
     head = (
-        "| connectors | reps | compile_site (median) | allocate median | allocate p95 | charging / suspended | goal |\n"
-        "|---:|---:|---:|---:|---:|---:|:--|\n"
+        "| connectors | reps | compile_site (median) | allocate median, collector held (daemon) | p95, held "
+        "| deferred collection (median) | allocate median, collector running | p95, running "
+        "| charging / suspended | goal (collector held) |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|\n"
     )
     return head + "".join(
         f"| {r['connectors']:,} | {r['reps']} | {r['compile_ms']:.2f} ms | {r['median_ms']:.3f} ms "
-        f"| {r['p95_ms']:.3f} ms | {r['charging']:,} / {r['suspended']:,} | {r['goal']} |\n"
+        f"| {r['p95_ms']:.3f} ms | {r['deferred_ms']:.3f} ms | {r['running_median_ms']:.3f} ms "
+        f"| {r['running_p95_ms']:.3f} ms | {r['charging']:,} / {r['suspended']:,} | {r['goal']} |\n"
         for r in rows
     )
 
@@ -96,9 +146,16 @@ def section(rows: list[dict[str, float | int | str]]) -> str:
         "One `allocate()` call on a synthetic site (20 zones over 3 levels, dynamic metered root, "
         "mixed wirings, ~10 % VIP, every connector charging with varied energies), ranking carried "
         "from the previous cycle; `compile_site` (once per configuration change) timed apart. "
-        "Python's cyclic garbage collector runs as usual (enabled, default thresholds): its passes, "
-        "triggered by the cycle's own allocations (one `ConnectorResult` per connector), are in the figures.\n"
-        "Goals: ≤ 2 ms at 1,000 connectors, ≤ 25 ms at 10,000 (median).\n\n"
+        "Each repetition times the call two ways, interleaved: *collector held* as the daemon runs it "
+        "(the control loop holds the cyclic garbage collector off with `edgectl.gcpolicy.CollectorHold` "
+        "for its whole plan-and-dispatch stretch, so no collection lands inside `allocate()`), and "
+        "*collector running* (enabled, default thresholds: the young-generation passes triggered by the "
+        "cycle's own allocations, one `ConnectorResult` per connector, are inside the call). "
+        "*Deferred collection* is what the hold postpones, timed apart right after the held call "
+        "(released, the next allocation runs it): in the daemon it runs once per cycle after the "
+        "profiles are dispatched, off the reaction path but not free.\n"
+        "Goals: ≤ 2 ms at 1,000 connectors, ≤ 25 ms at 10,000 (median, judged with the collector held, "
+        "the daemon's way).\n\n"
         f"{table(rows)}\n"
         "Reproduce: `.venv/bin/python -m bench.allocate`.\n"
         f"{END}"

@@ -34,6 +34,7 @@ float sum that must be bit-for-bit the old engine's is either on whole amps
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -218,17 +219,36 @@ def allocate(
 
 def _columns(
     observations: list[ConnectorObservation],
-) -> tuple[list[str], list[str | None], list[Phases | None], list[float | None]]:
-    """Status, id tag, current and car maximum of every observation, one
-    C-level pass each. (A transposition, zip(*observations), reads them in
-    one pass but keeps one iterator per connector alive: the collector then
-    runs twice as often during the cycle, which costs what it saves.)"""
+) -> tuple[Sequence[str], Sequence[str | None], Sequence[Phases | None], Sequence[float | None]]:
+    """Status, id tag, current and car maximum of every observation.
+
+    With the cyclic collector held off (the daemon holds it during its
+    plan-and-dispatch stretch, edgectl.gcpolicy.CollectorHold), one
+    transposition of the tuples, zip(*observations), reads them in one pass.
+    With it running, one C-level attrgetter pass per field: the transposition
+    keeps one iterator per connector alive, which makes the young-generation
+    collection run about twice as often during the cycle and costs more
+    than it saves. Same columns either way."""
+    if not gc.isenabled() and observations and type(observations[0]) is ConnectorObservation:
+        try:
+            columns = list(zip(*observations, strict=True))
+        except ValueError:  # not all of them ConnectorObservations (differing lengths)
+            pass
+        else:
+            if len(columns) == _FIELDS:
+                return columns[_STATUS_AT], columns[_ID_TAG_AT], columns[_CURRENT_AT], columns[_CAR_MAX_AT]
     return (
         list(map(_STATUS, observations)),
         list(map(_ID_TAG, observations)),
         list(map(_CURRENT, observations)),
         list(map(_CAR_MAX, observations)),
     )
+
+
+_FIELDS = len(ConnectorObservation._fields)
+_STATUS_AT, _ID_TAG_AT, _CURRENT_AT, _CAR_MAX_AT = map(
+    ConnectorObservation._fields.index, ("status", "id_tag", "current_a", "car_max_a")
+)
 
 
 def _last_setpoints(
@@ -250,7 +270,7 @@ class _Draws:
 
     __slots__ = ("current", "has_current", "has_last", "last", "missing")
 
-    def __init__(self, currents: list[Phases | None], last_setpoint: list[int | None]) -> None:
+    def __init__(self, currents: Sequence[Phases | None], last_setpoint: list[int | None]) -> None:
         n = len(currents)
         self.missing = 0
         self.has_current = np.ones(n, dtype=bool)
@@ -271,7 +291,7 @@ _NAN3 = (math.nan, math.nan, math.nan)
 
 
 def _ev_current(
-    flat: Flat, n_zones: int, currents: list[Phases | None], last_setpoint: list[int | None], draws: _Draws
+    flat: Flat, n_zones: int, currents: Sequence[Phases | None], last_setpoint: list[int | None], draws: _Draws
 ) -> list[Phases]:
     """Measured EV current per zone (grid phases) of the connectors below it.
 
@@ -330,7 +350,7 @@ def _overdraws(
     topology: Topology,
     order: list[int],
     order_np: np.ndarray,
-    currents: list[Phases | None],
+    currents: Sequence[Phases | None],
     last_setpoint: list[int | None],
     draws: _Draws,
     state: AllocatorState,
@@ -402,7 +422,7 @@ def _overdraws(
 def _overdraws_one_by_one(
     topology: Topology,
     order: list[int],
-    currents: list[Phases | None],
+    currents: Sequence[Phases | None],
     last_setpoint: list[int | None],
     state: AllocatorState,
     snapshot: Snapshot,
@@ -519,7 +539,16 @@ def _admit(
             kp = flat.kpos[tight_k]  # (tight constraints, groups): position in the group's list
             by_pos = np.argsort(kp, axis=0, kind="stable").T.tolist()
             rows_of = [r[:c] for r, c in zip(by_pos, (kp < NOT_IN).sum(axis=0).tolist(), strict=True)]
-            lists = (cand.tolist(), flat.admit_class_np[cand].tolist(), cand_g.tolist(), limit.tolist(), rows_of)
+            # Only from here on (pos only grows); the places before stay unread.
+            pad = [0] * pos
+            rest = cand[pos:]
+            lists = (
+                pad + rest.tolist(),
+                pad + flat.admit_class_np[rest].tolist(),
+                pad + cand_g[pos:].tolist(),
+                [0.0] * pos + limit[pos:].tolist(),
+                rows_of,
+            )
         cand_l, cls_l, cand_gl, limit_l, rows_of = lists
         live_l = live.tolist()
         why_of: dict[int, int] = {}  # (min, group) class -> the full constraint it meets, while no one is admitted
@@ -527,6 +556,7 @@ def _admit(
         add_k = sus_k.append
         known = why_of.get
         streak = 0
+        refused = 0  # in a row, since the last admission
         resume = m
         for j in range(pos, m):
             k = known(cls_l[j])
@@ -543,6 +573,7 @@ def _admit(
                         live_l[r] -= need_a
                     why_of.clear()
                     streak += 1
+                    refused = 0
                     if streak == 64:
                         resume = j + 1
                         break
@@ -550,6 +581,13 @@ def _admit(
             add_i(cand_l[j])
             add_k(k)
             streak = 0
+            refused += 1
+            if refused == _TAIL_CHECK and m - j > _TAIL_CHECK:
+                tail = _refused_tail(j + 1, live_l, loads, limit, kp, cand_g, tight_k)
+                if tail is not None:
+                    sus_i.extend(cand_l[j + 1 :])
+                    sus_k.extend(tail)
+                    break
         pos = resume
         live = np.array(live_l)
         window = 256
@@ -560,6 +598,31 @@ def _admit(
     keep = np.ones(len(flat.keys), dtype=bool)
     keep[gone] = False
     return o[keep[o]], room - flat.incidence @ demand
+
+
+_TAIL_CHECK = 32  # refusals in a row before checking whether everyone left is refused
+
+
+def _refused_tail(
+    start: int,
+    live_l: list[float],
+    loads: np.ndarray,
+    limit: np.ndarray,
+    kp: np.ndarray,
+    cand_g: np.ndarray,
+    tight_k: np.ndarray,
+) -> list[int] | None:
+    """When no candidate from `start` on finds room (rooms only shrink, so
+    none ever will): for each, the first of its group's tight constraints,
+    in the group's own order, found full, as the one-by-one walk names it
+    (nobody admitted, the rooms stay as they are). None if someone fits."""
+    live = np.array(live_l)
+    full = loads[:, start:] & (live[:, None] < limit[None, start:])  # (tight constraints, candidates)
+    if not full.any(axis=0).all():
+        return None
+    key = np.where(full, kp[:, cand_g[start:]], NOT_IN + 1)
+    tail: list[int] = tight_k[key.argmin(axis=0)].tolist()
+    return tail
 
 
 def _fill_uncapped(

@@ -63,15 +63,10 @@ def zone_limits(
     tou_on = site.tou.enabled and bool(site.tou.periods)
     local = local_time(snapshot.time, site.settings.timezone) if di is None and tou_on else None
     remote_setpoints = snapshot.remote_setpoints_a
+    static = _static_limits(topology)
     out: list[ZoneLimit] = []
     for i, zone_id in enumerate(topology.zone_ids):
         zone = zones[i]
-        reasons: tuple[tuple[str, ...], ...]
-        if zone.mode is ZoneMode.STATIC:
-            max_a = float(zone.max_current_a)
-            base, reasons, degraded, measured = Phases(max_a, max_a, max_a), _AT_MAX, False, None
-        else:
-            base, reasons, degraded, measured = _base_limit(zone, snapshot, params, ev_grid_a[i])
         caps: list[tuple[float, tuple[str, ...]]] = []
         if di is not None:
             caps.append((di[0] * zone.max_current_a / 100.0, di[1]))
@@ -83,6 +78,15 @@ def zone_limits(
             remote = remote_setpoints.get(zone_id)
             if remote is not None:
                 caps.append((max(0.0, float(remote)), ("remote",)))
+        at_max = static[i]
+        reasons: tuple[tuple[str, ...], ...]
+        if at_max is not None:
+            if not caps:
+                out.append(at_max)  # a static zone nothing caps: its maximum (configuration only)
+                continue
+            base, reasons, degraded, measured = at_max.limit_a, _AT_MAX, False, None
+        else:
+            base, reasons, degraded, measured = _base_limit(zone, snapshot, params, ev_grid_a[i])
         if caps:
             limit, why = _apply_caps(base, reasons, caps)
         else:
@@ -92,6 +96,22 @@ def zone_limits(
 
 
 _AT_MAX: tuple[tuple[str, ...], ...] = (("max_current",),) * 3
+
+
+def _static_limits(topology: Topology) -> tuple[ZoneLimit | None, ...]:
+    """Per zone: a static zone's limit when nothing caps it (its maximum on
+    every phase), None for a dynamic zone. Configuration only, so made once
+    per topology (kept in `Flat.memo`)."""
+    memo = topology.flat.memo
+    static = memo.get("static_limits")
+    if static is None:
+        static = memo["static_limits"] = tuple(
+            ZoneLimit(Phases.uniform(float(z.max_current_a)), _merged(_AT_MAX), False, None)
+            if z.mode is ZoneMode.STATIC
+            else None
+            for z in topology.zones
+        )
+    return static  # type: ignore[return-value]
 
 
 def _merged(reasons: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:

@@ -61,7 +61,10 @@ def rank(
     ranked_at: datetime | None = now if due else state.ranked_at
     n = len(flat.keys)
     want_np = np.zeros(n + 1, dtype=bool)  # slot n: keys the topology no longer has
-    want_np[:n] = np.fromiter(want, dtype=bool, count=n)
+    if len(wanting) == n:
+        want_np[:n] = True  # everyone wants current
+    else:
+        want_np[:n] = np.fromiter(want, dtype=bool, count=n)
     ordered: np.ndarray | None = None
     if not due:
         # Connectors of the stored order still wanting current, in that order

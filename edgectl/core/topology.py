@@ -106,9 +106,6 @@ class Flat:
     # When every connector that has a dynamic zone above it has the same ones:
     # (those zones, the connectors); None otherwise.
     shared_dynamic: tuple[tuple[int, ...], tuple[int, ...]] | None
-    base_class: tuple[int, ...]  # filler class id of its (min, max, group)
-    class_id: Mapping[tuple[int, int, int], int]  # filler class id of a (min, hi, group)
-    class_info: tuple[tuple[int, int, int], ...]  # (min, hi, group) of each compiled class id
     group_constraints: tuple[tuple[int, ...], ...]
     group_mask: tuple[int, ...]  # bit p set: the group loads grid phase p
     incidence: np.ndarray = field(compare=False)  # (constraints x groups) 1.0 where the group loads it
@@ -118,15 +115,12 @@ class Flat:
     group_np: np.ndarray = field(compare=False)  # intp per connector
     group_mask_np: np.ndarray = field(compare=False)  # int64 per group
     wiring_np: np.ndarray = field(compare=False)  # int64 per connector
-    base_class_np: np.ndarray = field(compare=False)  # intp per connector
     vip_station_np: np.ndarray = field(compare=False)  # bool per connector
-    class_np: np.ndarray = field(compare=False)  # int64 rows (min, hi, group) per class id
-    # For the filling (edgectl.core.fill.group_fill): each class id's (min, hi)
-    # entry, each entry's min and one member's load at every integer level
+    # For the filling (edgectl.core.fill.group_fill): each (min, hi) entry's
+    # min and hi, one member's load at every integer level
     # (entries x levels 0..highest max), and where each constraint stands in
     # its group's list (constraints x groups; _NOT_IN where the group does
     # not load it).
-    class_entry_np: np.ndarray = field(compare=False)  # intp per class id
     entry_lo_np: np.ndarray = field(compare=False)  # float64 per entry
     ramp: np.ndarray = field(compare=False)  # float64 (entries x levels)
     kpos: np.ndarray = field(compare=False)  # int64 (constraints x groups)
@@ -147,6 +141,7 @@ class Flat:
     # Cycle-to-cycle memo (edgectl.core.ranking): the connector numbers of the
     # last stored ranking, keyed by that tuple's identity (held, so the identity
     # stays its own). A pure cache: the same inputs give the same result.
+    # Also the static zones' uncapped limits (edgectl.core.limits), made once.
     memo: dict[str, object] = field(default_factory=dict, compare=False)
 
 
@@ -278,7 +273,7 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
         group_mask[g] = sum(1 << p for p in range(3) if s.used[p])
     classes: dict[tuple[int, int, int], int] = {}
     base_class = [classes.setdefault((s.min_a, s.max_a, g), len(classes)) for s, g in zip(specs, group, strict=True)]
-    # Every (min, hi, group) a car limit can produce, so that class ids stay ints.
+    # Every (min, hi, group) a car limit can produce; their (min, hi) entries, in this order.
     for lo, top, g in list(classes):
         for hi in range(lo, top):
             classes.setdefault((lo, hi, g), len(classes))
@@ -336,9 +331,6 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
         tuple(_WIRING_CODES[s.wiring_map] for s in specs),
         dynamic,
         shared,
-        tuple(base_class),
-        classes,
-        tuple(classes),
         tuple(groups),
         tuple(group_mask),
         incidence,
@@ -347,10 +339,7 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
         np.array(group, dtype=np.intp),
         np.array(group_mask, dtype=np.int64),
         np.array([_WIRING_CODES[s.wiring_map] for s in specs], dtype=np.int64),
-        np.array(base_class, dtype=np.intp),
         np.array([s.vip_station for s in specs], dtype=bool),
-        np.array(list(classes), dtype=np.int64).reshape(len(classes), 3),
-        np.array(class_entry, dtype=np.intp),
         entry_lo,
         ramp,
         kpos,

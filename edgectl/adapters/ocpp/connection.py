@@ -175,9 +175,9 @@ class StationConnection:
                 if isinstance(frame, frames.Call):
                     reply = await dispatch(self, frame)
                     if reply.error is not None:
-                        await self.ws.send(frames.encode_error(frame.unique_id, reply.error))
+                        await self._answer(frames.encode_error(frame.unique_id, reply.error))
                     else:
-                        await self.ws.send(frames.encode_result(frame.unique_id, reply.payload or {}))
+                        await self._answer(frames.encode_result(frame.unique_id, reply.payload or {}))
                     if reply.start_setup:
                         self.start_setup(setup)
                 elif isinstance(frame, frames.CallResult | frames.CallError):
@@ -189,6 +189,18 @@ class StationConnection:
                     self.note("bad_answer", {"action": frame.error.code, "description": frame.error.description})
         except ConnectionClosed:
             pass
+
+    async def _answer(self, text: str) -> None:
+        # The answer to every station message: written at once when the socket
+        # takes it (as `start_call` does), else through websockets' `send`.
+        if not self._writable_now():
+            await self.ws.send(text)
+            return
+        try:
+            self.ws.protocol.send_text(text.encode())
+            self.ws.send_data()
+        except Exception as exc:  # the socket went away under us: the read loop ends with it
+            log.info("ocpp.write_failed", station_id=self.station_id, action="answer", error=repr(exc))
 
     def _resolve(self, frame: frames.CallResult | frames.CallError) -> None:
         entry = self._pending.get(frame.unique_id)

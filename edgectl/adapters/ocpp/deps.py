@@ -8,7 +8,7 @@ answer (the data is already persisted by then).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
@@ -53,19 +53,28 @@ class Deps:
     clock: Clock
     site: Callable[[], Site]
     models: ModelCatalogue
+    # The site object the station index was built from, and the index.
+    _site_index: dict[str, tuple[Site, dict[str, Station], dict[tuple[str, int], Connector]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def station(self, station_id: str) -> Station | None:
         """The registered station with this identity (exact match), or None."""
-        for s in self.site().stations:
-            if s.id == station_id:
-                return s
-        return None
+        return self._index()[0].get(station_id)
 
     def connector(self, station_id: str, connector_id: int) -> Connector | None:
-        station = self.station(station_id)
-        if station is None:
-            return None
-        return next((c for c in station.connectors if c.id == connector_id), None)
+        return self._index()[1].get((station_id, connector_id))
+
+    def _index(self) -> tuple[dict[str, Station], dict[tuple[str, int], Connector]]:
+        # Every station message looks its station up: a dict per site object
+        # (rebuilt when the site is replaced), not a walk over a thousand.
+        site = self.site()
+        cached = self._site_index.get("site")
+        if cached is None or cached[0] is not site:
+            stations = {s.id: s for s in site.stations}
+            connectors = {(s.id, c.id): c for s in site.stations for c in s.connectors}
+            cached = self._site_index["site"] = (site, stations, connectors)
+        return cached[1], cached[2]
 
     def model_ocpp(self, station: Station) -> Mapping[str, Any]:
         """The `[ocpp]` table of the station's model file ({} when none)."""

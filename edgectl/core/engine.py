@@ -23,7 +23,8 @@ explicit ranking; nothing is read from a clock; state goes in and out.
 
 Speed (docs/allocation.md, "Speed"): connectors are numbers into the
 topology's flat columns (`Topology.flat`). The snapshot is read once into
-lists and arrays with C-level map/attrgetter; the per-connector steps
+lists and arrays with C-level map/attrgetter (or one transposition of the
+observation tuples while the collector is held off); the per-connector steps
 (dynamic-zone EV current, overdraws, admission runs, class counting,
 results) are numpy operations over those columns, and everything that is
 the same for many connectors (the constraints a group loads, filler classes,
@@ -493,7 +494,9 @@ def _admit(
     until 64 in a row are admitted; candidates with the same minimum and
     group fare alike: one refused stays refused (rooms only shrink) and names
     the same constraint until someone is admitted, so a long refused stretch
-    costs a dictionary look-up per candidate.
+    costs a dictionary look-up per candidate; and after 32 refusals in a row
+    one numpy check (`_refused_tail`) refuses at once everyone left when no
+    one left fits.
     """
     g_o = flat.group_np[o]
     demand = np.bincount(g_o, weights=flat.min_np[o], minlength=len(flat.group_constraints))  # whole amps: exact

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from edgectl.control.loop import ControlLoop
 from edgectl.control.observations import SiteObservations
 from edgectl.core.phases import Phases
@@ -288,8 +291,6 @@ async def test_the_next_cycle_waits_until_the_last_decreases_are_answered(clock,
 
 
 async def _run_until(predicate, timeout_s: float) -> bool:
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout_s
     while asyncio.get_running_loop().time() < deadline:
         if predicate():
@@ -303,58 +304,43 @@ def _status(loop, sid):
     return None if observed is None else observed.status
 
 
-async def test_an_event_after_a_quiet_spell_is_planned_at_once(stations):
-    """min_cycle_s spaces event-started cycles only: the periodic cycle that
-    just ran does not hold back the first event after it."""
-    import asyncio
-
+@contextlib.asynccontextmanager
+async def _running_loop(stations, *, cycle_s: float, min_cycle_s: float):
+    """A loop on the real clock with station A1 connected, run until its first cycle."""
     from edgectl.clock import SystemClock
 
     clock = SystemClock()
     obs = SiteObservations(clock.now)
     topo = compile_site(two_zone_site(), catalogue())
-    loop = ControlLoop(lambda: topo, obs, stations, clock, cycle_s=5.0, min_cycle_s=10.0, call_timeout_s=1.0)
+    loop = ControlLoop(lambda: topo, obs, stations, clock, cycle_s=cycle_s, min_cycle_s=min_cycle_s, call_timeout_s=1.0)
     connect(obs, stations, "A1")
     task = asyncio.create_task(loop.run())
     try:
         assert await _run_until(lambda: loop.cycles >= 1, 5.0)
-        await asyncio.sleep(0.3)
-        obs.connector_status("A1", 1, "Preparing")
-        seen = await _run_until(
-            lambda: loop.last is not None and _status(loop, "A1") == "Preparing",
-            2.0,
-        )
-        assert seen, "the event waited for min_cycle_s after the periodic cycle"
+        yield loop, obs
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def test_an_event_after_a_quiet_spell_is_planned_at_once(stations):
+    """min_cycle_s spaces event-started cycles only: the periodic cycle that
+    just ran does not hold back the first event after it."""
+    async with _running_loop(stations, cycle_s=5.0, min_cycle_s=10.0) as (loop, obs):
+        await asyncio.sleep(0.3)
+        obs.connector_status("A1", 1, "Preparing")
+        seen = await _run_until(lambda: loop.last is not None and _status(loop, "A1") == "Preparing", 2.0)
+        assert seen, "the event waited for min_cycle_s after the periodic cycle"
+
+
 async def test_a_burst_of_events_coalesces_into_few_cycles(stations):
-    import asyncio
-
-    from edgectl.clock import SystemClock
-
-    clock = SystemClock()
-    obs = SiteObservations(clock.now)
-    topo = compile_site(two_zone_site(), catalogue())
-    loop = ControlLoop(lambda: topo, obs, stations, clock, cycle_s=60.0, min_cycle_s=0.3, call_timeout_s=1.0)
-    connect(obs, stations, "A1")
-    task = asyncio.create_task(loop.run())
-    try:
-        assert await _run_until(lambda: loop.cycles >= 1, 5.0)
+    async with _running_loop(stations, cycle_s=60.0, min_cycle_s=0.3) as (loop, obs):
         before = loop.cycles
         for i in range(20):  # 20 status changes over ~0.4 s
             obs.connector_status("A1", 1, "Preparing" if i % 2 == 0 else "Available")
             await asyncio.sleep(0.02)
         obs.connector_status("A1", 1, "Finishing")
-        assert await _run_until(
-            lambda: loop.last is not None and _status(loop, "A1") == "Finishing",
-            3.0,
-        )
+        assert await _run_until(lambda: loop.last is not None and _status(loop, "A1") == "Finishing", 3.0)
         await asyncio.sleep(0.4)
         # One at once, then at most one per 0.3 s while the burst lasts (and the last change is seen).
         assert 2 <= loop.cycles - before <= 4
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

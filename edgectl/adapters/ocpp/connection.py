@@ -25,6 +25,7 @@ import functools
 import itertools
 import math
 import os
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -59,25 +60,33 @@ class _Deadlines:
     A zone step starts a thousand calls at once: one timer per call would
     cost a heap push with Python-level comparisons each. A call answered in
     time is not removed; its bucket finds it gone from the pending map. A
-    call times out up to one bucket (0.1 s) late."""
+    call times out up to one bucket (0.1 s) late. Buckets are kept per event
+    loop (tests run many loops one after the other; a closed loop's are
+    dropped with it)."""
 
     BUCKET_S = 0.1
 
     def __init__(self) -> None:
-        self._buckets: dict[int, list[tuple[StationConnection, str, str, float]]] = {}
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[int, list[tuple[StationConnection, str, str, float]]]
+        ] = weakref.WeakKeyDictionary()
 
     def add(
         self, loop: asyncio.AbstractEventLoop, timeout_s: float, conn: StationConnection, unique_id: str, action: str
     ) -> None:
+        buckets = self._loops.get(loop)
+        if buckets is None:
+            buckets = self._loops[loop] = {}
         key = math.ceil((loop.time() + timeout_s) / self.BUCKET_S)
-        bucket = self._buckets.get(key)
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = []
-            loop.call_at(key * self.BUCKET_S, self._fire, key)
+            bucket = buckets[key] = []
+            loop.call_at(key * self.BUCKET_S, self._fire, buckets, key)
         bucket.append((conn, unique_id, action, timeout_s))
 
-    def _fire(self, key: int) -> None:
-        for conn, unique_id, action, timeout_s in self._buckets.pop(key, ()):
+    @staticmethod
+    def _fire(buckets: dict[int, list[tuple[StationConnection, str, str, float]]], key: int) -> None:
+        for conn, unique_id, action, timeout_s in buckets.pop(key, ()):
             conn._expire(unique_id, action, timeout_s)
 
 

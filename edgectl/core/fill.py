@@ -139,31 +139,12 @@ def hand_out(
 
 def extra_amp(room: list[float], rising: list[list[int] | None], member_class: np.ndarray | list[int]) -> list[int]:
     """The +1 A walk: the positions (in rank order) of the members that get one;
-    `room` shrinks by what they take."""
-    rising = list(rising)
-    live = len(rising) - rising.count(None)
-    lucky: list[int] = []
-    if not live:
-        return lucky
-    need = 1 - _EPS
-    members = member_class.tolist() if isinstance(member_class, np.ndarray) else member_class
-    for j, c in enumerate(members):
-        ks = rising[c]
-        if ks is None:
-            continue
-        for k in ks:
-            if room[k] < need:
-                rising[c] = None  # nobody else in this class gets one either
-                live -= 1
-                break
-        else:
-            for k in ks:
-                room[k] -= 1
-            lucky.append(j)
-            continue
-        if not live:
-            break
-    return lucky
+    `room` shrinks by what they take. A class that cannot rise (`None`) is
+    skipped; each class is a group of `extra_amp_groups`."""
+    members = member_class.tolist() if isinstance(member_class, np.ndarray) else list(member_class)
+    positions = [j for j, c in enumerate(members) if rising[c] is not None]
+    group_ks = tuple(() if ks is None else tuple(ks) for ks in rising)
+    return extra_amp_groups(room, positions, [members[j] for j in positions], group_ks)
 
 
 def _freeze(
@@ -264,7 +245,7 @@ def extra_amp_groups(
     room: list[float], positions: list[int], groups: list[int], group_ks: tuple[tuple[int, ...], ...]
 ) -> list[int]:
     """The +1 A walk over the members that could rise (`positions` in rank
-    order, their `groups`): those of `extra_amp` that get one. Rooms only
+    order, their `groups`): those that get one. Rooms only
     shrink, so once a member of a group finds no amp left on one of the
     group's constraints, no later member of that group will."""
     need = 1 - _EPS

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,6 +72,14 @@ class ApplyReport:
     dispatch_s: tuple[float, ...] = ()  # per pass (decreases, increases): how long handing out took
 
 
+@dataclass(slots=True)
+class _Stamps:
+    """When one apply handed its commands out (for its ApplyReport)."""
+
+    last_s: float | None = None  # monotonic: the last command handed to its station
+    passes_s: list[float] = field(default_factory=list)  # each single-command pass: how long it took
+
+
 class ProfileApplier:
     def __init__(
         self,
@@ -88,8 +96,6 @@ class ProfileApplier:
         self._on_rejected = on_rejected
         self._applied: dict[ConnectorKey, tuple[int, Applied]] = {}
         self._backoff: dict[str, tuple[datetime, float]] = {}  # station -> (retry after, current back-off)
-        self._last_dispatch_s: float | None = None
-        self._dispatch_s: list[float] = []  # how long each pass handing out single commands took
         self._inflight: dict[ConnectorKey, tuple[int, Applied, object]] = {}  # sent, not answered yet
         self._generation = 0
         # Set when the newest apply is past its decreases (all answered, its
@@ -132,8 +138,7 @@ class ProfileApplier:
     async def _apply(
         self, topology: Topology, commands: list[ProfileCommand], generation: int, dispatched: Callable[[], None]
     ) -> ApplyReport:
-        self._last_dispatch_s = None
-        self._dispatch_s = []
+        stamps = _Stamps()  # this apply's own: applies may overlap
         if self._backoff:
             now = self._clock.now()
             backing_off = {sid for sid, (until, _b) in self._backoff.items() if now < until}
@@ -141,7 +146,7 @@ class ProfileApplier:
         decreases = [c for c in commands if c.decrease]
         increases = [c for c in commands if not c.decrease]
         # With no decreases the increases go out in the same synchronous stretch.
-        results_down = await self._send_all(decreases, dispatched if decreases else _nothing)
+        results_down = await self._send_all(decreases, stamps, dispatched if decreases else _nothing)
         failed_zones: set[int] = set()
         zone_path = {spec.key: spec.path for spec in topology.connectors}
         for cmd, ok in results_down:
@@ -157,19 +162,19 @@ class ProfileApplier:
         if generation == self._generation:
             # Set now: the waiting loop resumes after the increases below have been handed out.
             self.settled.set()
-        results_up = await self._send_all(allowed, dispatched)
+        results_up = await self._send_all(allowed, stamps, dispatched)
         results = results_down + results_up
         accepted = sum(1 for _c, ok in results if ok)
         rejected = tuple((c.station, c.connector, "failed") for c, ok in results if not ok)
         if held:
             log.warning("profiles.held", held=held, failed_zones=len(failed_zones))
         return ApplyReport(
-            len(results), accepted, len(results) - accepted, held, rejected, self._last_dispatch_s, superseded,
-            tuple(self._dispatch_s),
+            len(results), accepted, len(results) - accepted, held, rejected, stamps.last_s, superseded,
+            tuple(stamps.passes_s),
         )
 
     async def _send_all(
-        self, commands: list[ProfileCommand], dispatched: Callable[[], None]
+        self, commands: list[ProfileCommand], stamps: _Stamps, dispatched: Callable[[], None]
     ) -> list[tuple[ProfileCommand, bool]]:
         by_station: dict[str, list[ProfileCommand]] = {}
         for c in commands:
@@ -182,7 +187,7 @@ class ProfileApplier:
         # stations in one pass. A station with several (a fresh connection's
         # fallback and live profile) gets a task that sends them in order.
         queued = [
-            asyncio.get_running_loop().create_task(self._send_station(sid, cmds), name=f"control.apply:{sid}")
+            asyncio.get_running_loop().create_task(self._send_station(sid, cmds, stamps), name=f"control.apply:{sid}")
             for sid, cmds in by_station.items()
             if len(cmds) > 1
         ]
@@ -190,8 +195,8 @@ class ProfileApplier:
         first_s = self._clock.monotonic()
         answers = [self._calls.start_call(cmd.station, *self._request(cmd), self._timeout_s) for cmd, _ in started]
         if answers:
-            self._last_dispatch_s = self._clock.monotonic()
-            self._dispatch_s.append(self._last_dispatch_s - first_s)
+            stamps.last_s = self._clock.monotonic()
+            stamps.passes_s.append(stamps.last_s - first_s)
         dispatched()
         out: list[tuple[ProfileCommand, bool]] = []
         for (cmd, begun), answer in zip(started, await asyncio.gather(*answers, return_exceptions=True), strict=True):
@@ -200,10 +205,12 @@ class ProfileApplier:
             out.extend(station_results)
         return out
 
-    async def _send_station(self, station_id: str, commands: list[ProfileCommand]) -> list[tuple[ProfileCommand, bool]]:
+    async def _send_station(
+        self, station_id: str, commands: list[ProfileCommand], stamps: _Stamps
+    ) -> list[tuple[ProfileCommand, bool]]:
         out: list[tuple[ProfileCommand, bool]] = []
         for i, cmd in enumerate(commands):
-            ok = await self._send(cmd)
+            ok = await self._send(cmd, stamps)
             out.append((cmd, ok))
             if not ok and self.in_backoff(station_id):
                 # The station is not answering: do not queue more behind a timeout.
@@ -211,9 +218,9 @@ class ProfileApplier:
                 break
         return out
 
-    async def _send(self, cmd: ProfileCommand) -> bool:
+    async def _send(self, cmd: ProfileCommand, stamps: _Stamps) -> bool:
         begun = self._begin(cmd)
-        self._last_dispatch_s = self._clock.monotonic()
+        stamps.last_s = self._clock.monotonic()
         try:
             answer: dict[str, Any] | BaseException = await self._calls.start_call(
                 cmd.station, *self._request(cmd), self._timeout_s
@@ -280,13 +287,8 @@ class ProfileApplier:
         backoff = min(MAX_BACKOFF_S, backoff * 2)
         self._backoff[cmd.station] = (now + timedelta(seconds=backoff), backoff)
         log.warning(
-            "profile.failed",
-            station_id=cmd.station,
-            connector_id=cmd.connector,
-            kind=cmd.kind.value,
-            limit_a=cmd.limit_a,
-            status=status,
-            retry_in_s=backoff,
+            "profile.failed", station_id=cmd.station, connector_id=cmd.connector, kind=cmd.kind.value,
+            limit_a=cmd.limit_a, status=status, retry_in_s=backoff,
         )
         if status in ("Rejected", "NotSupported") and self._on_rejected is not None:
             self._on_rejected(cmd.station, cmd.connector, status)

@@ -158,7 +158,7 @@ class ControlLoop:
         snapshot = self._obs.snapshot(now)
         previous = self._state.setpoints
         allocation, self._state = allocate(topology, snapshot, self._state, self._params)
-        connected = self._obs.online() & self._calls.connected()
+        connected = self._calls.connected().intersection(snapshot.stations)  # the snapshot's: the online ones
         commands = plan_profiles(
             topology, allocation, self.applier.planning_base(), self._obs.transactions(), connected, now, self._lease_s
         )

@@ -71,10 +71,6 @@ class SiteObservations:
         self._meters: dict[str, MeterReading] = {}
         self._inputs: dict[int, bool] = {}
         self._remote_a: dict[str, float] = {}
-        # Kept up to date by the observer methods, so a cycle copies them
-        # instead of walking every station.
-        self._online: set[str] = set()
-        self._transactions: dict[tuple[str, int], int] = {}
         self.wake = asyncio.Event()
 
     # --- helpers for the loop ---
@@ -90,11 +86,14 @@ class SiteObservations:
         s = self._stations.get(station_id)
         return 0 if s is None else s.epoch
 
-    def online(self) -> frozenset[str]:
-        return frozenset(self._online)
-
     def transactions(self) -> dict[tuple[str, int], int]:
-        return dict(self._transactions)
+        """Open sessions, online stations or not."""
+        return {
+            (sid, cid): c.transaction_id
+            for sid, s in self._stations.items()
+            for cid, c in s.connectors.items()
+            if c.transaction_id is not None
+        }
 
     def snapshot(self, now: datetime) -> Snapshot:
         # Each station's observation is built once per change and reused:
@@ -123,7 +122,6 @@ class SiteObservations:
         c = self.station(station_id).connector(connector_id)
         c.transaction_id, c.id_tag, c.started, c.energy_wh = transaction_id, id_tag, started, energy_wh
         c.status = "Charging"
-        self._transactions[(station_id, connector_id)] = transaction_id
 
     def set_remote_setpoint(self, zone_id: str, amps: float | None) -> None:
         if amps is None:
@@ -136,14 +134,12 @@ class SiteObservations:
     def station_connected(self, station_id: str) -> None:
         s = self.station(station_id)
         s.online = True
-        self._online.add(station_id)
         s.epoch += 1
         self.wake.set()
 
     def station_disconnected(self, station_id: str) -> None:
         s = self.station(station_id)
         s.online = False
-        self._online.discard(station_id)
         now = self._now()
         for c in s.connectors.values():
             _stop_clock(c, now)
@@ -165,7 +161,6 @@ class SiteObservations:
         if c.transaction_id == transaction_id:
             return  # a replay
         c.transaction_id, c.id_tag, c.started = transaction_id, id_tag, started
-        self._transactions[(station_id, connector_id)] = transaction_id
         c.energy_wh, c.charging_s, c.charging_since = 0.0, 0.0, None
         self._update_clock(c)
         self.wake.set()
@@ -188,9 +183,8 @@ class SiteObservations:
 
     def transaction_stopped(self, station_id: str, connector_id: int, transaction_id: int) -> None:
         s = self.station(station_id)
-        for cid, c in s.connectors.items():
+        for c in s.connectors.values():
             if c.transaction_id == transaction_id:
-                self._transactions.pop((station_id, cid), None)
                 _stop_clock(c, self._now())
                 c.transaction_id, c.id_tag, c.started, c.energy_wh = None, None, None, 0.0
                 c.current_a = None

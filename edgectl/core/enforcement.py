@@ -25,6 +25,7 @@ and passes them back in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -107,48 +108,29 @@ class ProfileCommand(NamedTuple):
         return profile
 
     def payload_json(self) -> str:
-        """The whole SetChargingProfile payload as compact JSON text: the same
-        object as `{"connectorId": …, "csChargingProfiles": as_ocpp()}`, with
-        the keys in the same order.
+        """The whole SetChargingProfile payload as compact JSON text:
+        `{"connectorId": …, "csChargingProfiles": as_ocpp()}` encoded.
 
-        Formatted by hand because a step in a zone limit sends a thousand of
-        these at once: the commands of one cycle share all but their
-        transaction id, so the text around it is formatted once per kind of
-        command (every value is a number, one of our own constant names, or a
-        date we format)."""
-        head, tail = _payload_parts(
-            self.kind, self.connector, self.limit_a, self.number_phases, self.stack_level, self.profile_id,
-            self.purpose, self.valid_from, self.valid_to, self.duration_s,
-        )  # fmt: skip
+        A zone step sends a thousand of these at once, and the commands of
+        one cycle differ in little but their transaction id: the text is
+        encoded once per kind of command, with a mark where the transaction
+        id goes, and each command puts its own id in."""
         if self.transaction_id is None:
-            return head + tail
-        return f'{head},"transactionId":{self.transaction_id}{tail}'
+            return _encoded(self._replace(station=""))[0]
+        head, tail = _encoded(self._replace(station="", transaction_id=_TX_MARK))
+        return f"{head}{self.transaction_id}{tail}"
+
+
+_TX_MARK = -1  # no station's transaction id: marks where a command's own goes
 
 
 @lru_cache(maxsize=256)
-def _payload_parts(
-    kind: ProfileKind, connector: int, limit_a: int, number_phases: int, stack_level: int, profile_id: int,
-    purpose: str, valid_from: datetime, valid_to: datetime | None, duration_s: int | None,
-) -> tuple[str, str]:  # fmt: skip
-    """The payload's text before and after the transaction id."""
-    if kind is ProfileKind.FALLBACK:
-        schedule_dates = dates = ""
-    else:
-        start = _iso(valid_from - timedelta(seconds=CLOCK_SKEW_S))
-        schedule_dates = f',"startSchedule":"{start}"'
-        if duration_s is not None:
-            schedule_dates += f',"duration":{duration_s + CLOCK_SKEW_S}'
-        dates = f',"validFrom":"{start}"'
-    profile_kind = "Relative" if kind is ProfileKind.FALLBACK else "Absolute"
-    head = (
-        f'{{"connectorId":{connector},"csChargingProfiles":{{"chargingProfileId":{profile_id},'
-        f'"stackLevel":{stack_level},"chargingProfilePurpose":"{purpose}",'
-        f'"chargingProfileKind":"{profile_kind}","chargingSchedule":{{"chargingRateUnit":"A",'
-        f'"chargingSchedulePeriod":[{{"startPeriod":0,"limit":{float(limit_a)!r},'
-        f'"numberPhases":{number_phases}}}]{schedule_dates}}}{dates}'
-    )
-    tail = "}}" if valid_to is None else f',"validTo":"{_iso(valid_to)}"}}}}'
-    return head, tail
+def _encoded(template: ProfileCommand) -> tuple[str, str]:
+    """The template's payload text, split around its transaction id (if any)."""
+    text = json.dumps({"connectorId": template.connector, "csChargingProfiles": template.as_ocpp()},
+                      separators=(",", ":"))  # fmt: skip
+    head, mark, tail = text.partition(f'"transactionId":{_TX_MARK}')
+    return (head + '"transactionId":', tail) if mark else (text, "")
 
 
 @lru_cache(maxsize=16)  # a cycle's commands share their few instants

@@ -271,12 +271,6 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
     group_mask = [0] * len(groups)
     for s, g in zip(specs, group, strict=True):
         group_mask[g] = sum(1 << p for p in range(3) if s.used[p])
-    classes: dict[tuple[int, int, int], int] = {}
-    base_class = [classes.setdefault((s.min_a, s.max_a, g), len(classes)) for s, g in zip(specs, group, strict=True)]
-    # Every (min, hi, group) a car limit can produce; their (min, hi) entries, in this order.
-    for lo, top, g in list(classes):
-        for hi in range(lo, top):
-            classes.setdefault((lo, hi, g), len(classes))
     incidence = np.zeros((n_zones * 3, len(groups)))
     for ks, g in groups.items():
         incidence[list(ks), g] = 1.0
@@ -285,8 +279,15 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
     distinct = {d for d in dynamic if d is not None}
     shared = (distinct.pop(), with_dynamic) if len(distinct) == 1 else None
     members = tuple(tuple(index[(st.id, c.id)] for c in st.connectors) for st in site.stations)
+    # Every (min, hi) a connector's range or a car limit below its max can
+    # produce: the (min, max) pairs first, in site order, then the lower his.
     entries: dict[tuple[int, int], int] = {}
-    class_entry = [entries.setdefault((lo, hi), len(entries)) for lo, hi, _g in classes]
+    ranges = dict.fromkeys((s.min_a, s.max_a) for s in specs)
+    for lo_hi in ranges:
+        entries.setdefault(lo_hi, len(entries))
+    for lo, top in ranges:
+        for hi in range(lo, top):
+            entries.setdefault((lo, hi), len(entries))
     entry_lo = np.array([float(lo) for lo, _hi in entries], dtype=np.float64)
     entry_hi = np.array([float(hi) for _lo, hi in entries], dtype=np.float64)
     top = int(entry_hi.max()) if entries else 0
@@ -297,7 +298,7 @@ def _flatten(site: Site, specs: list[ConnectorSpec], n_zones: int) -> Flat:
     for ks, g in groups.items():
         kpos[list(ks), g] = np.arange(len(ks))
     kpos_key = np.where(kpos < NOT_IN, kpos, np.int64(1) << 50)
-    cell = [g * len(entries) + class_entry[c] for g, c in zip(group, base_class, strict=True)]
+    cell = [g * len(entries) + entries[(s.min_a, s.max_a)] for s, g in zip(specs, group, strict=True)]
     admit_ids: dict[tuple[int, int], int] = {}
     admit_class = [admit_ids.setdefault((s.min_a, g), len(admit_ids)) for s, g in zip(specs, group, strict=True)]
     ev_take: np.ndarray | None = None

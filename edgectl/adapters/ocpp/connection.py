@@ -205,11 +205,20 @@ class StationConnection:
         if not self._writable_now():
             await self.ws.send(text)
             return
+        with contextlib.suppress(StationNotConnectedError):  # the read loop ends with the socket
+            self._write_now(text, "answer")
+
+    def _write_now(self, text: str, action: str) -> None:
+        """Frame and write `text` without awaiting (the caller checked
+        `_writable_now`): websockets' own `send` is a coroutine, and these two
+        calls are its synchronous core. StationNotConnectedError if the socket
+        went away under us."""
         try:
             self.ws.protocol.send_text(text.encode())
             self.ws.send_data()
-        except Exception as exc:  # the socket went away under us: the read loop ends with it
-            log.info("ocpp.write_failed", station_id=self.station_id, action="answer", error=repr(exc))
+        except Exception as exc:
+            log.info("ocpp.write_failed", station_id=self.station_id, action=action, error=repr(exc))
+            raise StationNotConnectedError(self.station_id) from exc
 
     def _resolve(self, frame: frames.CallResult | frames.CallError) -> None:
         entry = self._pending.get(frame.unique_id)
@@ -274,16 +283,11 @@ class StationConnection:
         result: asyncio.Future[dict[str, Any]] = loop.create_future()
         unique_id, answer = self._open(action)
         try:
-            # websockets' own `send` is a coroutine; its synchronous core is
-            # these two calls (frame the text, write it to the transport), and
-            # `_writable_now` has checked what `send` would wait for.
-            self.ws.protocol.send_text(frames.encode_call(unique_id, action, payload).encode())
-            self.ws.send_data()
-        except Exception as exc:  # the socket went away under us: as `call` would report it
+            self._write_now(frames.encode_call(unique_id, action, payload), action)
+        except StationNotConnectedError as gone:  # as `call` would report it
             self._pending.pop(unique_id, None)
             self._gate.give_back()
-            log.info("ocpp.write_failed", station_id=self.station_id, action=action, error=repr(exc))
-            result.set_exception(StationNotConnectedError(self.station_id))
+            result.set_exception(gone)
             return result
         _DEADLINES.add(loop, timeout_s, self, unique_id, action)
         answer.add_done_callback(functools.partial(self._finish, unique_id, action, result))
